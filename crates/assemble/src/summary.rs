@@ -23,7 +23,8 @@ pub struct Summary<'a> {
     pub pid: Option<u32>,
     pub ppid: Option<u32>,
     pub ses: Option<Id<'a>>,
-    /// `uid`, `auid`, `euid`, `suid`, `fsuid`, `gid`, `egid`, `sgid`, `fsgid`, in that order, as present.
+    /// The id fields present (`uid`, `auid`, `euid`, `suid`, `fsuid`, `gid`, `egid`, `sgid`,
+    /// `fsgid`), in the order of the record.
     pub ids: Vec<(&'static str, Id<'a>)>,
     pub tty: Option<Cow<'a, [u8]>>,
     pub comm: Option<Cow<'a, [u8]>>,
