@@ -4,7 +4,7 @@
 mod support;
 
 use follow::{Checkpoint, Config, Ending, Error, Follower, Notice};
-use support::{append, drain, id, poll, position, rotate, texts, Dir, Got};
+use support::{append, drain, id, poll, position, rotate, texts, truncate, Dir, Got};
 
 fn got(bytes: &[u8], id: follow::FileId, offset: u64, ending: Ending) -> Got {
     Got {
@@ -151,12 +151,7 @@ fn truncation_restarts_at_zero_on_the_same_inode() {
     let mut follower = Follower::open(Config::new(&log), None).unwrap();
     assert_eq!(texts(&poll(&mut follower).0), ["old 1", "old 2"]);
 
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    truncate(&log);
     let batch = follower.poll().unwrap();
     assert_eq!(
         batch.notices(),
@@ -179,12 +174,7 @@ fn truncation_restarts_at_zero_on_the_same_inode() {
     );
 
     // Truncated again and refilled (to fewer bytes than were read) between two polls.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    truncate(&log);
     append(&log, b"x\n");
     let (lines, notices) = poll(&mut follower);
     assert_eq!(lines, [got(b"x", file, 2, Ending::Newline)]);
@@ -484,12 +474,7 @@ fn regression_an_inode_given_to_a_new_file_is_not_taken_for_the_checkpointed_one
         .collect();
     append(&log, &old);
     let checkpoint = position(&log, 200);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    truncate(&log);
     let new: Vec<u8> = (0..10)
         .flat_map(|i| format!("type=NEW msg=audit(1800000000.{i:03}:{i}): y\n").into_bytes())
         .collect();

@@ -15,7 +15,7 @@ mod support;
 
 use follow::{Checkpoint, Config, Ending, Follower};
 use proptest::prelude::*;
-use support::{append, rotate, Dir};
+use support::{append, rotate, truncate, Dir};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -138,12 +138,7 @@ fn run(lines: &[Vec<u8>], ops: &[Op], chunk_bytes: usize, max_bytes_per_poll: us
                 complete_line(&mut written);
                 caller.drain();
                 if log.exists() {
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(&log)
-                        .unwrap()
-                        .set_len(0)
-                        .unwrap();
+                    truncate(&log);
                 }
                 caller.poll();
             }

@@ -60,6 +60,12 @@ pub fn append(path: &Path, bytes: &[u8]) {
 
 /// Rotates like auditd's ROTATE: `audit.log.N` → `audit.log.N+1`, …, `audit.log` → `audit.log.1`.
 /// The new `audit.log` is created by the next `append`.
+/// Cuts the file at `path` to zero bytes in place (same inode), as `max_log_file_action` with
+/// truncation or `> audit.log` does.
+pub fn truncate(path: &Path) {
+    std::fs::OpenOptions::new().write(true).open(path).unwrap().set_len(0).unwrap();
+}
+
 pub fn rotate(log: &Path) {
     let rotated = |n: u32| PathBuf::from(format!("{}.{n}", log.display()));
     let mut highest = 0;
