@@ -262,13 +262,8 @@ impl Enricher {
                         sep(out, body);
                         out.extend_from_slice(b"\"namespaces\":{");
                         let values = [ns.mnt, ns.pid, ns.net, ns.uts, ns.ipc, ns.user, ns.cgroup];
-                        let mut first = true;
                         for (kind, value) in container::NAMESPACE_KINDS.iter().zip(values) {
                             if let Some(v) = value {
-                                if !first {
-                                    out.push(b',');
-                                }
-                                first = false;
                                 json::key(out, kind);
                                 json::u64(out, v);
                             }

@@ -95,7 +95,10 @@ fn now_secs() -> u64 {
 pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<Report, Error> {
     config.validate()?;
     let kind = config.source.kind;
+    let mut config = config;
     std::fs::create_dir_all(&config.state_dir)
+        .and_then(|()| config.state_dir.canonicalize())
+        .map(|dir| config.state_dir = dir)
         .map_err(|e| Error::Start(format!("state_dir {}: {e}", config.state_dir.display())))?;
 
     let metrics = Arc::new(Metrics::default());
@@ -153,6 +156,23 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<Report, Error> {
     } else {
         (None, None)
     };
+    let mut tracker = tracker;
+    let follower = if follows_file {
+        let path = config.source.path.clone().unwrap_or_default();
+        let follow_config = follow::Config {
+            backfill_rotated: config.source.backfill_rotated,
+            max_line_bytes: config.source.max_line_bytes,
+            ..follow::Config::new(path.clone())
+        };
+        let follower = follow::Follower::open(follow_config, resume_from)
+            .map_err(|e| Error::Start(format!("source.path {}: {e}", path.display())))?;
+        if let Some(t) = tracker.as_mut() {
+            t.start_at(follower.read_position());
+        }
+        Some(follower)
+    } else {
+        None
+    };
 
     let host: Box<dyn enrich::HostView + Send> = Box::new(enrich::ProcFs::new());
     let enricher = enrichment::Enricher::start(&config.enrichment, host, &config.state_dir, now_secs());
@@ -185,15 +205,8 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<Report, Error> {
                 .name("source".into())
                 .spawn(move || source::run_netlink(socket, feed, overruns))
         }
-        SourceKind::File | SourceKind::GoAudit if follows_file => {
-            let path = config.source.path.clone().unwrap_or_default();
-            let follow_config = follow::Config {
-                backfill_rotated: config.source.backfill_rotated,
-                max_line_bytes: config.source.max_line_bytes,
-                ..follow::Config::new(path.clone())
-            };
-            let follower = follow::Follower::open(follow_config, resume_from)
-                .map_err(|e| Error::Start(format!("source.path {}: {e}", path.display())))?;
+        SourceKind::File | SourceKind::GoAudit if follower.is_some() => {
+            let follower = follower.expect("checked");
             let poll = Duration::from_millis(config.source.poll_interval_ms);
             let go_audit = kind == SourceKind::GoAudit;
             std::thread::Builder::new()
@@ -248,6 +261,7 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<Report, Error> {
         events: Vec::new(),
         members: Vec::new(),
         last_missing: 0,
+        in_long_line: false,
     };
     let ended = pipeline.run(rx, free_tx, Arc::clone(&stop));
     // Stop the source (also when the pipeline failed) and hand the registration back.

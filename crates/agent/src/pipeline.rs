@@ -54,6 +54,8 @@ pub struct Pipeline {
     pub(crate) events: Vec<Event>,
     pub(crate) members: Vec<u8>,
     pub(crate) last_missing: u64,
+    /// The previous line was cut for its length: the next piece ends it.
+    pub(crate) in_long_line: bool,
 }
 
 /// How the pipeline ended.
@@ -82,6 +84,12 @@ impl Pipeline {
         let mut last_publish = Instant::now();
         let mut source_error = None;
         let mut stopping_since: Option<Instant> = None;
+        // The assembler's wall clock starts now, not at 0 (which would time out every event
+        // pending at the first tick).
+        self.assembler.tick(wall_ms(), &mut self.events);
+        // A first checkpoint before anything is written: a crash before the next one then
+        // finds what was written in the output.
+        self.checkpoint()?;
         loop {
             match rx.recv_timeout(TICK) {
                 Ok(Message::Chunk(chunk)) => {
@@ -182,7 +190,9 @@ impl Pipeline {
                 Item::Line { bytes, end, position } => {
                     let line = chunk.bytes(bytes);
                     self.counts.lines += 1;
+                    let continued = std::mem::replace(&mut self.in_long_line, *end == LineEnd::Split);
                     match end {
+                        LineEnd::Newline if continued => self.diagnostic("line_too_long", None, *position, line),
                         LineEnd::Newline => self.line(line, *position),
                         LineEnd::Split => self.diagnostic("line_too_long", None, *position, line),
                         LineEnd::Truncated => self.diagnostic(DiagnosticKind::Truncated.as_str(), None, *position, line),
@@ -194,7 +204,9 @@ impl Pipeline {
                 Item::GoAudit { bytes, end, position } => {
                     let line = chunk.bytes(bytes);
                     self.counts.lines += 1;
+                    let continued = std::mem::replace(&mut self.in_long_line, *end == LineEnd::Split);
                     match end {
+                        LineEnd::Newline if continued => self.diagnostic("line_too_long", None, *position, line),
                         LineEnd::Newline => self.go_audit_line(line, *position),
                         LineEnd::Split => self.diagnostic("line_too_long", None, *position, line),
                         LineEnd::Truncated => self.diagnostic(DiagnosticKind::Truncated.as_str(), None, *position, line),

@@ -269,6 +269,14 @@ impl Tracker {
         t
     }
 
+    /// Without a checkpoint: reading starts at `position` (where the follower opened), so a
+    /// crash before the first checkpoint resumes there, not at whatever file is live then.
+    pub fn start_at(&mut self, position: Option<Checkpoint>) {
+        if self.before_next.is_none() {
+            self.before_next = position;
+        }
+    }
+
     /// Returns how many events the checkpoint says not to write again, still waiting.
     pub fn skips_pending(&self) -> usize {
         self.skip.len()
@@ -325,5 +333,110 @@ impl Tracker {
         // Events from before the restart that are still to be met again stay skipped.
         written.extend(self.skip.iter().cloned());
         ResumePoint { position, output, written }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vocab::{Serial, Timestamp};
+
+    #[test]
+    fn time_text_round_trips_with_the_renderer() {
+        for millis in [0u64, 1_795_246_000_601, 951_782_400_000, 4_102_444_799_999, 1_709_164_800_123] {
+            let mut out = Vec::new();
+            render::time::rfc3339_millis(&mut out, millis);
+            let text = std::str::from_utf8(&out[1..out.len() - 1]).unwrap();
+            assert_eq!(parse_rfc3339_millis(text), Some(millis), "{text}");
+        }
+        assert_eq!(parse_rfc3339_millis("2026-11-21T07:26:40.601"), None);
+        assert_eq!(parse_rfc3339_millis("2026-13-21T07:26:40.601Z"), None);
+    }
+
+    #[test]
+    fn keys_read_back_from_native_and_ecs_lines() {
+        let native = br#"{"node":"web-01","time":"2026-11-21T07:26:40.601Z","serial":601,"completion":"eoe","records":[]}"#;
+        let key = EventKey::from_json_line(native).unwrap();
+        assert_eq!(
+            key,
+            EventKey::new(
+                Some(b"web-01"),
+                EventId { time: Timestamp::from_parts(1_795_246_000, 601), serial: Serial(601) }
+            )
+        );
+        let ecs = br#"{"@timestamp":"2026-11-21T07:26:40.601Z","auditd":{"sequence":601}}"#;
+        assert_eq!(EventKey::from_json_line(ecs).unwrap(), EventKey { node: None, millis: 1_795_246_000_601, serial: 601 });
+        let odd = br#"{"node":"a%25b%FF","time":"2026-11-21T07:26:40.601Z","serial":1,"records":[]}"#;
+        assert_eq!(EventKey::from_json_line(odd).unwrap().node.as_deref(), Some(&b"a%b\xff"[..]));
+        assert_eq!(EventKey::from_json_line(br#"{"diagnostic":"truncated","raw":"x"}"#), None);
+    }
+
+    #[test]
+    fn resume_point_text_round_trips() {
+        let point = ResumePoint {
+            position: Some(Checkpoint { dev: 65024, inode: 77, offset: 1234, head: 0xdead_beef }),
+            output: Some(OutputMark { dev: 65024, inode: 78, len: 99 }),
+            written: vec![
+                EventKey { node: None, millis: 5, serial: 6 },
+                EventKey { node: Some(Box::from(&b"h 1"[..])), millis: 7, serial: 8 },
+            ],
+        };
+        assert_eq!(
+            point.to_text(),
+            "auditmesh-agent-checkpoint 1\nposition 65024 77 1234 00000000deadbeef\noutput 65024 78 99\nwritten - 5 6\nwritten 682031 7 8\n"
+        );
+        assert_eq!(ResumePoint::from_text(&point.to_text()), Ok(point));
+        assert_eq!(
+            ResumePoint::from_text("auditmesh-agent-checkpoint 1\nposition 1 2\n"),
+            Err("line 2: cannot read \"position 1 2\"".to_string())
+        );
+    }
+
+    fn key(serial: u64) -> EventKey {
+        EventKey { node: None, millis: serial, serial }
+    }
+
+    fn at(offset: u64) -> Option<Checkpoint> {
+        Some(Checkpoint { dev: 1, inode: 2, offset, head: 3 })
+    }
+
+    #[test]
+    fn the_resume_point_is_before_the_oldest_open_event_and_lists_what_was_written_after_it() {
+        let mut t = Tracker::new(None, Vec::new());
+        // Lines: e1 e1 e2 e1(end) e2 e3 — event 1 completes while 2 is open.
+        for (offset, serial) in [(10, 1), (20, 1), (30, 2), (40, 1)] {
+            t.record(&key(serial));
+            t.line_done(at(offset));
+        }
+        assert!(t.complete(key(1)));
+        let p = t.resume_point(None);
+        assert_eq!(p.position, at(20), "before event 2's first line");
+        assert_eq!(p.written, vec![], "event 1 started before the resume point");
+        t.record(&key(2));
+        t.line_done(at(50));
+        t.record(&key(3));
+        t.line_done(at(60));
+        assert!(t.complete(key(3)));
+        let p = t.resume_point(None);
+        assert_eq!(p.position, at(20));
+        assert_eq!(p.written, vec![key(3)]);
+        assert!(t.complete(key(2)));
+        let p = t.resume_point(None);
+        assert_eq!((p.position, p.written), (at(60), vec![]));
+
+        // A restart from that point skips event 3 once, and a late record opens nothing.
+        let mut r = Tracker::new(Some(&ResumePoint { position: at(20), output: None, written: vec![key(3)] }), vec![key(9)]);
+        assert_eq!(r.skips_pending(), 2);
+        r.record(&key(2));
+        r.line_done(at(30));
+        r.record(&key(3));
+        r.line_done(at(40));
+        assert!(!r.complete(key(3)));
+        assert!(r.complete(key(2)));
+        r.record(&key(3));
+        r.line_done(at(50));
+        let p = r.resume_point(None);
+        assert_eq!(p.position, at(50));
+        assert_eq!(p.written, vec![key(9)], "keys from the output not met yet stay skipped");
     }
 }
