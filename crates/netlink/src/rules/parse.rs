@@ -1,0 +1,778 @@
+//! auditctl rule file text → [`RuleFile`]: one auditctl command line per line, `#` comments,
+//! blank lines. Options are split at whitespace and read as getopt reads them (`-k key` and
+//! `-kkey`, `--backlog_wait_time N` and `--backlog_wait_time=N`).
+//!
+//! Pure: host facts come through the [`Resolver`]. A bad line is an error naming the line; the
+//! other lines still parse ([`parse_rule_text_lossy`]).
+
+use vocab::{Arch, RecordType};
+
+use super::error::{ErrorKind, RuleError};
+use super::resolver::{compat_arch, Resolver};
+use super::types::{
+    Action, Command, Control, Field, FieldType, List, Op, Rule, RuleFile, RuleLine, Value,
+    AUDIT_MAX_FIELDS, AUDIT_MAX_KEY_LEN, KEY_SEPARATOR,
+};
+
+/// `PATH_MAX`: the longest path auditctl takes for a watch.
+const PATH_MAX: usize = 4096;
+
+/// Parses a rule file; every line that fails is an error naming `name` and the line.
+pub fn parse_rule_text(
+    name: &str,
+    text: &str,
+    resolver: &dyn Resolver,
+) -> Result<RuleFile, Vec<RuleError>> {
+    let (file, errors) = parse_rule_text_lossy(name, text, resolver);
+    if errors.is_empty() {
+        Ok(file)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses a rule file, keeping the lines that parse: the file and the errors of the others.
+pub fn parse_rule_text_lossy(
+    name: &str,
+    text: &str,
+    resolver: &dyn Resolver,
+) -> (RuleFile, Vec<RuleError>) {
+    let mut file = RuleFile {
+        name: name.to_string(),
+        lines: Vec::new(),
+    };
+    let mut errors = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        match parse_line(trimmed, resolver) {
+            Ok(commands) => file.lines.extend(commands.into_iter().map(|command| RuleLine {
+                line,
+                text: trimmed.to_string(),
+                command,
+            })),
+            Err(kind) => errors.push(RuleError {
+                file: name.to_string(),
+                line,
+                kind,
+            }),
+        }
+    }
+    (file, errors)
+}
+
+/// Which rule command a line carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RuleOp {
+    Add,
+    Delete,
+}
+
+/// What the options of one line have said so far.
+struct LineState<'r> {
+    resolver: &'r dyn Resolver,
+    /// `-a`/`-A`/`-d`: add or delete, list, action, prepend.
+    rule: Option<(RuleOp, List, Action, bool)>,
+    /// `-w`/`-W`: add or delete, path.
+    watch: Option<(RuleOp, String)>,
+    perm: Option<u32>,
+    fields: Vec<Field>,
+    rule_mask: Rule,
+    saw_syscall: bool,
+    /// The syscall table `-S` names are looked up in: the machine's, or `-F arch`'s.
+    arch: Arch,
+    /// The first `-F` field that must be on particular lists, checked once the list is known.
+    list_bound: Vec<(String, FieldType, &'static [List], &'static str)>,
+    keys: Vec<String>,
+    flush: bool,
+    commands: Vec<Command>,
+}
+
+fn parse_line(line: &str, resolver: &dyn Resolver) -> Result<Vec<Command>, ErrorKind> {
+    let mut st = LineState {
+        resolver,
+        rule: None,
+        watch: None,
+        perm: None,
+        fields: Vec::new(),
+        rule_mask: Rule::new(List::EXIT, Action::ALWAYS),
+        saw_syscall: false,
+        arch: resolver.machine(),
+        list_bound: Vec::new(),
+        keys: Vec::new(),
+        flush: false,
+        commands: Vec::new(),
+    };
+    let mut words = line.split_whitespace();
+    while let Some(word) = words.next() {
+        let (option, attached) = split_option(word)?;
+        if matches!(option, "-D" | "-i" | "-c") {
+            if let Some(value) = attached {
+                return Err(ErrorKind::UnknownOption(format!("{option}{value}")));
+            }
+            match option {
+                "-D" => st.flush = true,
+                _ => st.commands.push(Command::IgnoreErrors),
+            }
+            continue;
+        }
+        let value = match attached {
+            Some(v) => v,
+            None => words.next().ok_or_else(|| match option {
+                "-a" | "-A" | "-d" | "-F" | "-S" | "-k" | "-w" | "-W" | "-p" | "-b" | "-f"
+                | "-r" | "-e" | "-C" | "--backlog_wait_time" => ErrorKind::MissingValue {
+                    option: option.to_string(),
+                },
+                _ => ErrorKind::UnknownOption(option.to_string()),
+            })?,
+        };
+        st.option(option, value)?;
+    }
+    st.finish()
+}
+
+/// Splits `-kkey` into (`-k`, `key`) and `--long=value` into (`--long`, `value`).
+fn split_option(word: &str) -> Result<(&str, Option<&str>), ErrorKind> {
+    if let Some(long) = word.strip_prefix("--") {
+        return Ok(match long.split_once('=') {
+            Some((name, value)) => (&word[..2 + name.len()], Some(value)),
+            None => (word, None),
+        });
+    }
+    if word.len() < 2 || !word.starts_with('-') || !word.is_char_boundary(2) {
+        return Err(ErrorKind::UnknownOption(word.to_string()));
+    }
+    let (option, rest) = word.split_at(2);
+    Ok((option, (!rest.is_empty()).then_some(rest)))
+}
+
+impl LineState<'_> {
+    fn option(&mut self, option: &str, value: &str) -> Result<(), ErrorKind> {
+        let arg = format!("{option} {value}");
+        match option {
+            "-a" | "-A" | "-d" => {
+                if self.rule.is_some() || self.watch.is_some() {
+                    return Err(ErrorKind::Usage("more than one rule on one line"));
+                }
+                let (list, action) = list_action(&arg, value)?;
+                let op = if option == "-d" {
+                    RuleOp::Delete
+                } else {
+                    RuleOp::Add
+                };
+                self.rule = Some((op, list, action, option == "-A"));
+            }
+            "-w" | "-W" => {
+                if self.rule.is_some() || self.watch.is_some() {
+                    return Err(ErrorKind::Usage("more than one rule on one line"));
+                }
+                if !value.starts_with('/') {
+                    return Err(ErrorKind::RelativeWatch { arg });
+                }
+                if value.len() >= PATH_MAX {
+                    return Err(ErrorKind::BadValue {
+                        arg,
+                        reason: "path longer than PATH_MAX",
+                    });
+                }
+                let op = if option == "-W" {
+                    RuleOp::Delete
+                } else {
+                    RuleOp::Add
+                };
+                self.watch = Some((op, value.to_string()));
+            }
+            "-p" => {
+                if self.perm.is_some() {
+                    return Err(ErrorKind::Usage("-p given twice"));
+                }
+                self.perm = Some(perm(&arg, value)?);
+            }
+            "-F" => self.field(&format!("-F {value}"), value)?,
+            "-C" => self.compare(&format!("-C {value}"), value)?,
+            "-S" => self.syscalls(&arg, value)?,
+            "-k" => self.keys.push(value.to_string()),
+            "-b" | "-f" | "-r" | "-e" | "--backlog_wait_time" => {
+                let n = parse_number(value)
+                    .filter(|&n| n >= 0)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or(ErrorKind::BadValue {
+                        arg: arg.clone(),
+                        reason: "not a non-negative number",
+                    })?;
+                let control = match option {
+                    "-b" => Control::BacklogLimit(n),
+                    "-r" => Control::RateLimit(n),
+                    "--backlog_wait_time" => Control::BacklogWaitTime(n),
+                    "-f" | "-e" if n > 2 => {
+                        return Err(ErrorKind::BadValue {
+                            arg,
+                            reason: "must be 0, 1 or 2",
+                        })
+                    }
+                    "-f" => Control::Failure(n),
+                    _ => Control::Enabled(n),
+                };
+                self.commands.push(Command::Control(control));
+            }
+            _ => return Err(ErrorKind::UnknownOption(option.to_string())),
+        }
+        Ok(())
+    }
+
+    /// `-S name,name,…`: names in the current arch's table, numbers, or `all`.
+    fn syscalls(&mut self, arg: &str, value: &str) -> Result<(), ErrorKind> {
+        self.saw_syscall = true;
+        for name in value.split(',') {
+            if name == "all" {
+                self.rule_mask.add_all_syscalls();
+                continue;
+            }
+            let nr = match parse_number(name) {
+                Some(n) => u32::try_from(n).ok(),
+                None => self.arch.syscall_number(name),
+            };
+            let Some(nr) = nr else {
+                return Err(ErrorKind::UnknownSyscall {
+                    arg: arg.to_string(),
+                    name: name.to_string(),
+                    arch: self
+                        .arch
+                        .name()
+                        .map_or_else(|| format!("{:#x}", self.arch.0), str::to_string),
+                });
+            };
+            if !self.rule_mask.add_syscall(nr) {
+                return Err(ErrorKind::BadValue {
+                    arg: arg.to_string(),
+                    reason: "syscall number beyond the rule's syscall mask",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `-F field op value`.
+    fn field(&mut self, arg: &str, spec: &str) -> Result<(), ErrorKind> {
+        let (name, op, value) = split_field(arg, spec)?;
+        let field = FieldType::from_name(name)
+            .filter(|&f| f != FieldType::FIELD_COMPARE)
+            .ok_or_else(|| ErrorKind::UnknownField {
+                arg: arg.to_string(),
+                field: name.to_string(),
+            })?;
+        let allowed = ops_for(field);
+        if !allowed.contains(&op) {
+            return Err(ErrorKind::BadOperator {
+                arg: arg.to_string(),
+                field: name.to_string(),
+                op: op.as_str(),
+            });
+        }
+        let bad = |reason| ErrorKind::BadValue {
+            arg: arg.to_string(),
+            reason,
+        };
+        let value = match field {
+            FieldType::UID
+            | FieldType::EUID
+            | FieldType::SUID
+            | FieldType::FSUID
+            | FieldType::LOGINUID
+            | FieldType::OBJ_UID => match id_number(value) {
+                Some(n) => Value::Num(n),
+                None => Value::Num(self.resolver.uid(value).ok_or_else(|| {
+                    ErrorKind::UnknownUser {
+                        arg: arg.to_string(),
+                        name: value.to_string(),
+                    }
+                })?),
+            },
+            FieldType::GID
+            | FieldType::EGID
+            | FieldType::SGID
+            | FieldType::FSGID
+            | FieldType::OBJ_GID => match id_number(value) {
+                Some(n) => Value::Num(n),
+                None => Value::Num(self.resolver.gid(value).ok_or_else(|| {
+                    ErrorKind::UnknownGroup {
+                        arg: arg.to_string(),
+                        name: value.to_string(),
+                    }
+                })?),
+            },
+            FieldType::SESSIONID => Value::Num(id_number(value).ok_or(bad("not a session id"))?),
+            FieldType::ARCH => {
+                if self.saw_syscall {
+                    return Err(ErrorKind::ArchAfterSyscall {
+                        arg: arg.to_string(),
+                    });
+                }
+                let machine = self.resolver.machine();
+                let arch = match value {
+                    "b64" => Some(machine),
+                    "b32" => compat_arch(machine),
+                    _ => Arch::from_name(value),
+                }
+                .ok_or(bad("unknown architecture (b32, b64, or a name like x86_64)"))?;
+                self.arch = arch;
+                Value::Num(arch.0)
+            }
+            FieldType::MSGTYPE => {
+                let n = match parse_number(value) {
+                    Some(n) => u32::try_from(n).ok(),
+                    None => RecordType::from_name(value.as_bytes()).map(|t| t.0),
+                };
+                Value::Num(n.ok_or(bad("unknown message type"))?)
+            }
+            FieldType::EXIT => Value::Num(exit_value(value).ok_or(bad(
+                "not an exit value (a number, or an errno name like -EPERM)",
+            ))?),
+            FieldType::PERM => Value::Num(perm(arg, value)?),
+            FieldType::FILETYPE => Value::Num(filetype(value).ok_or(bad(
+                "unknown file type (file, dir, socket, link, character, block, fifo)",
+            ))?),
+            FieldType::PATH | FieldType::DIR => {
+                if !value.starts_with('/') {
+                    return Err(bad("path must be absolute"));
+                }
+                if value.len() >= PATH_MAX {
+                    return Err(bad("path longer than PATH_MAX"));
+                }
+                Value::Str(value.as_bytes().to_vec())
+            }
+            FieldType::EXE => {
+                if value.len() >= PATH_MAX {
+                    return Err(bad("path longer than PATH_MAX"));
+                }
+                Value::Str(value.as_bytes().to_vec())
+            }
+            FieldType::KEY => {
+                check_key_len(value.len())?;
+                Value::Str(value.as_bytes().to_vec())
+            }
+            f if f.is_string() => Value::Str(value.as_bytes().to_vec()),
+            FieldType::A0 | FieldType::A1 | FieldType::A2 | FieldType::A3 => {
+                let n = parse_number(value).ok_or(bad("not a number"))?;
+                Value::Num(n as u32)
+            }
+            _ => {
+                let n = parse_number(value)
+                    .filter(|&n| n >= 0)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or(bad("not a non-negative number"))?;
+                Value::Num(n)
+            }
+        };
+        if let Some((lists, names)) = lists_for(field) {
+            self.list_bound
+                .push((arg.to_string(), field, lists, names));
+        }
+        self.fields.push(Field { field, op, value });
+        Ok(())
+    }
+
+    /// `-C field op field`: an inter-field comparison.
+    fn compare(&mut self, arg: &str, spec: &str) -> Result<(), ErrorKind> {
+        let (left, op, right) = split_field(arg, spec)?;
+        if !matches!(op, Op::Eq | Op::Ne) {
+            return Err(ErrorKind::BadOperator {
+                arg: arg.to_string(),
+                field: left.to_string(),
+                op: op.as_str(),
+            });
+        }
+        let left_type = FieldType::from_name(left);
+        let right_type = FieldType::from_name(right);
+        let (Some(l), Some(r)) = (left_type, right_type) else {
+            let field = if left_type.is_none() { left } else { right };
+            return Err(ErrorKind::UnknownField {
+                arg: arg.to_string(),
+                field: field.to_string(),
+            });
+        };
+        let which = COMPARISONS
+            .iter()
+            .find(|(a, b, _)| (*a, *b) == (l, r) || (*a, *b) == (r, l))
+            .map(|&(_, _, n)| n)
+            .ok_or(ErrorKind::BadValue {
+                arg: arg.to_string(),
+                reason: "these two fields cannot be compared",
+            })?;
+        self.list_bound.push((
+            arg.to_string(),
+            FieldType::FIELD_COMPARE,
+            &[List::EXIT],
+            "exit",
+        ));
+        self.fields.push(Field {
+            field: FieldType::FIELD_COMPARE,
+            op,
+            value: Value::Num(which),
+        });
+        Ok(())
+    }
+
+    /// Checks what the options say together and makes the line's commands.
+    fn finish(mut self) -> Result<Vec<Command>, ErrorKind> {
+        let has_rule_parts = !self.fields.is_empty() || self.saw_syscall;
+        if self.flush {
+            if self.rule.is_some() || self.watch.is_some() || has_rule_parts || self.perm.is_some()
+            {
+                return Err(ErrorKind::Usage("-D takes no rule, only an optional -k"));
+            }
+            let key = match self.keys.as_slice() {
+                [] => None,
+                [key] => Some(key.as_bytes().to_vec()),
+                _ => return Err(ErrorKind::Usage("-D takes at most one -k")),
+            };
+            self.commands.push(Command::DeleteAll { key });
+            return Ok(self.commands);
+        }
+        let key = self.joined_key()?;
+        if let Some((op, path)) = self.watch.take() {
+            if has_rule_parts {
+                return Err(ErrorKind::Usage(
+                    "-F, -C and -S do not go with -w; write the watch as -a always,exit -F path=…",
+                ));
+            }
+            let mut rule = Rule::new(List::EXIT, Action::ALWAYS);
+            rule.add_all_syscalls();
+            let field = if self.resolver.is_dir(&path) {
+                FieldType::DIR
+            } else {
+                FieldType::PATH
+            };
+            rule.fields.push(Field {
+                field,
+                op: Op::Eq,
+                value: Value::Str(path.into_bytes()),
+            });
+            rule.fields.push(Field {
+                field: FieldType::PERM,
+                op: Op::Eq,
+                value: Value::Num(self.perm.unwrap_or(0xf)),
+            });
+            rule.fields.extend(key);
+            self.commands.push(rule_command(op, rule));
+            return Ok(self.commands);
+        }
+        if self.perm.is_some() {
+            return Err(ErrorKind::Usage("-p only goes with -w"));
+        }
+        let Some((op, list, action, prepend)) = self.rule else {
+            if has_rule_parts || key.is_some() {
+                return Err(ErrorKind::Usage(
+                    "-F, -C, -S and -k need a rule: -a, -A, -d or -w",
+                ));
+            }
+            if self.commands.is_empty() {
+                return Err(ErrorKind::Usage("no command on this line"));
+            }
+            return Ok(self.commands);
+        };
+        let mut rule = Rule::new(list, action);
+        rule.prepend = prepend;
+        if self.saw_syscall {
+            if list != List::EXIT {
+                return Err(ErrorKind::Usage("-S is only valid on the exit list"));
+            }
+            rule.mask = self.rule_mask.mask;
+        } else if list == List::EXIT {
+            rule.add_all_syscalls();
+        }
+        for (arg, field, lists, names) in &self.list_bound {
+            if !lists.contains(&list) {
+                return Err(ErrorKind::WrongList {
+                    arg: arg.clone(),
+                    field: field.to_string(),
+                    lists: names,
+                });
+            }
+        }
+        rule.fields = self.fields;
+        rule.fields.extend(key);
+        let key_len: usize = rule
+            .fields
+            .iter()
+            .filter(|f| f.field == FieldType::KEY)
+            .map(|f| match &f.value {
+                Value::Str(s) => s.len(),
+                Value::Num(_) => 0,
+            })
+            .sum();
+        check_key_len(key_len)?;
+        if rule.fields.len() > AUDIT_MAX_FIELDS {
+            return Err(ErrorKind::TooManyFields {
+                count: rule.fields.len(),
+            });
+        }
+        self.commands.push(rule_command(op, rule));
+        Ok(self.commands)
+    }
+
+    /// The `-k` keys as one key field, joined as auditctl joins them.
+    fn joined_key(&self) -> Result<Option<Field>, ErrorKind> {
+        if self.keys.is_empty() {
+            return Ok(None);
+        }
+        let mut joined = Vec::new();
+        for (i, key) in self.keys.iter().enumerate() {
+            if i > 0 {
+                joined.push(KEY_SEPARATOR);
+            }
+            joined.extend_from_slice(key.as_bytes());
+        }
+        check_key_len(joined.len())?;
+        Ok(Some(Field {
+            field: FieldType::KEY,
+            op: Op::Eq,
+            value: Value::Str(joined),
+        }))
+    }
+}
+
+fn rule_command(op: RuleOp, rule: Rule) -> Command {
+    match op {
+        RuleOp::Add => Command::Add(rule),
+        RuleOp::Delete => Command::Delete(rule),
+    }
+}
+
+fn check_key_len(len: usize) -> Result<(), ErrorKind> {
+    if len > AUDIT_MAX_KEY_LEN {
+        return Err(ErrorKind::KeyTooLong { len });
+    }
+    Ok(())
+}
+
+/// `always,exit` or `exit,always`.
+fn list_action(arg: &str, value: &str) -> Result<(List, Action), ErrorKind> {
+    let bad = |reason| ErrorKind::BadListAction {
+        arg: arg.to_string(),
+        reason,
+    };
+    let (a, b) = value
+        .split_once(',')
+        .ok_or(bad("expected list,action (like always,exit)"))?;
+    let list_of = |s: &str| match s {
+        "task" => Some(Ok(List::TASK)),
+        "exit" => Some(Ok(List::EXIT)),
+        "user" => Some(Ok(List::USER)),
+        "exclude" => Some(Ok(List::EXCLUDE)),
+        "filesystem" => Some(Ok(List::FILESYSTEM)),
+        "io_uring" => Some(Ok(List::IO_URING)),
+        "entry" => Some(Err(bad("the entry list is deprecated; use exit"))),
+        _ => None,
+    };
+    let action_of = |s: &str| match s {
+        "always" => Some(Ok(Action::ALWAYS)),
+        "never" => Some(Ok(Action::NEVER)),
+        "possible" => Some(Err(bad("the possible action is deprecated"))),
+        _ => None,
+    };
+    let (list, action) = match (list_of(a), action_of(b), list_of(b), action_of(a)) {
+        (Some(l), Some(act), _, _) | (_, _, Some(l), Some(act)) => (l, act),
+        (None, _, None, _) => return Err(bad("unknown list")),
+        _ => return Err(bad("unknown action")),
+    };
+    Ok((list?, action?))
+}
+
+/// Splits `name OP value` at its operator (longest match).
+fn split_field<'s>(arg: &str, spec: &'s str) -> Result<(&'s str, Op, &'s str), ErrorKind> {
+    let at = spec
+        .find(['=', '!', '<', '>', '&'])
+        .ok_or_else(|| ErrorKind::NoOperator {
+            arg: arg.to_string(),
+        })?;
+    let rest = &spec[at..];
+    let op = Op::BY_SPELLING
+        .into_iter()
+        .find(|op| rest.starts_with(op.as_str()))
+        .ok_or_else(|| ErrorKind::NoOperator {
+            arg: arg.to_string(),
+        })?;
+    let (name, value) = (&spec[..at], &rest[op.as_str().len()..]);
+    if name.is_empty() {
+        return Err(ErrorKind::UnknownField {
+            arg: arg.to_string(),
+            field: String::new(),
+        });
+    }
+    if value.is_empty() {
+        return Err(ErrorKind::MissingValue {
+            option: arg.to_string(),
+        });
+    }
+    Ok((name, op, value))
+}
+
+/// The operators the kernel takes for `field`.
+fn ops_for(field: FieldType) -> &'static [Op] {
+    const ALL: &[Op] = &Op::BY_SPELLING;
+    const NO_BITS: &[Op] = &[Op::Eq, Op::Ne, Op::Lt, Op::Gt, Op::Le, Op::Ge];
+    const EQ_NE: &[Op] = &[Op::Eq, Op::Ne];
+    const EQ: &[Op] = &[Op::Eq];
+    match field {
+        FieldType::A0 | FieldType::A1 | FieldType::A2 | FieldType::A3 => ALL,
+        // The kernel makes a watch or a tree only for `=`.
+        FieldType::PATH | FieldType::DIR => EQ,
+        FieldType::ARCH
+        | FieldType::PERM
+        | FieldType::FILETYPE
+        | FieldType::EXE
+        | FieldType::KEY
+        | FieldType::INODE
+        | FieldType::FSTYPE
+        | FieldType::LOGINUID_SET
+        | FieldType::FIELD_COMPARE => EQ_NE,
+        f if f.is_string() => EQ_NE,
+        _ => NO_BITS,
+    }
+}
+
+/// The lists `field` is valid on, with their names for the error, when it is bound to some.
+fn lists_for(field: FieldType) -> Option<(&'static [List], &'static str)> {
+    Some(match field {
+        FieldType::MSGTYPE => (&[List::EXCLUDE, List::USER], "exclude or user"),
+        FieldType::EXIT
+        | FieldType::SUCCESS
+        | FieldType::PERM
+        | FieldType::FILETYPE
+        | FieldType::PATH
+        | FieldType::DIR
+        | FieldType::A0
+        | FieldType::A1
+        | FieldType::A2
+        | FieldType::A3 => (&[List::EXIT], "exit"),
+        _ => return None,
+    })
+}
+
+/// `-p rwxa` → `AUDIT_PERM_*` bits.
+fn perm(arg: &str, value: &str) -> Result<u32, ErrorKind> {
+    let mut bits = 0;
+    for c in value.chars() {
+        bits |= match c {
+            'x' => 1,
+            'w' => 2,
+            'r' => 4,
+            'a' => 8,
+            _ => {
+                return Err(ErrorKind::BadValue {
+                    arg: arg.to_string(),
+                    reason: "permissions are letters of rwxa",
+                })
+            }
+        };
+    }
+    if bits == 0 {
+        return Err(ErrorKind::BadValue {
+            arg: arg.to_string(),
+            reason: "permissions are letters of rwxa",
+        });
+    }
+    Ok(bits)
+}
+
+/// `S_IF*` of auditctl's file type names, or a number.
+fn filetype(value: &str) -> Option<u32> {
+    Some(match value {
+        "file" => 0o100_000,
+        "dir" => 0o040_000,
+        "socket" => 0o140_000,
+        "link" => 0o120_000,
+        "character" => 0o020_000,
+        "block" => 0o060_000,
+        "fifo" => 0o010_000,
+        _ => return parse_number(value).and_then(|n| u32::try_from(n).ok()),
+    })
+}
+
+/// A uid, gid or session id as a number: digits, `-1` or `unset` (4294967295).
+fn id_number(value: &str) -> Option<u32> {
+    if value == "unset" || value == "-1" {
+        return Some(u32::MAX);
+    }
+    if !value.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    vocab::parse_u32(value.as_bytes())
+}
+
+/// An exit value: a number (negative for errors) or an errno name, `-EPERM` or `EPERM`.
+fn exit_value(value: &str) -> Option<u32> {
+    if let Some(n) = parse_number(value) {
+        return Some(n as u32);
+    }
+    let (negative, name) = match value.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, value),
+    };
+    let errno = vocab::errno_number(name)?;
+    Some(if negative {
+        errno.wrapping_neg()
+    } else {
+        errno
+    })
+}
+
+/// A number as C's `strtol` with base 0 reads it (`0x1f`, `017`, `-3`), in the range of a
+/// `u32` or an `i32`; `None` for anything else.
+fn parse_number(s: &str) -> Option<i64> {
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let n = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        u64::from_str_radix(hex, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        u64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        vocab::parse_u64(digits.as_bytes())?
+    };
+    let n = i64::try_from(n).ok()?;
+    let n = if negative { -n } else { n };
+    (i64::from(i32::MIN)..=i64::from(u32::MAX))
+        .contains(&n)
+        .then_some(n)
+}
+
+/// `AUDIT_COMPARE_*`: the field pairs `-C` compares, and their numbers.
+const COMPARISONS: &[(FieldType, FieldType, u32)] = &[
+    (FieldType::UID, FieldType::OBJ_UID, 1),
+    (FieldType::GID, FieldType::OBJ_GID, 2),
+    (FieldType::EUID, FieldType::OBJ_UID, 3),
+    (FieldType::EGID, FieldType::OBJ_GID, 4),
+    (FieldType::LOGINUID, FieldType::OBJ_UID, 5),
+    (FieldType::SUID, FieldType::OBJ_UID, 6),
+    (FieldType::SGID, FieldType::OBJ_GID, 7),
+    (FieldType::FSUID, FieldType::OBJ_UID, 8),
+    (FieldType::FSGID, FieldType::OBJ_GID, 9),
+    (FieldType::UID, FieldType::LOGINUID, 10),
+    (FieldType::UID, FieldType::EUID, 11),
+    (FieldType::UID, FieldType::FSUID, 12),
+    (FieldType::UID, FieldType::SUID, 13),
+    (FieldType::LOGINUID, FieldType::FSUID, 14),
+    (FieldType::LOGINUID, FieldType::SUID, 15),
+    (FieldType::LOGINUID, FieldType::EUID, 16),
+    (FieldType::EUID, FieldType::SUID, 17),
+    (FieldType::EUID, FieldType::FSUID, 18),
+    (FieldType::SUID, FieldType::FSUID, 19),
+    (FieldType::GID, FieldType::EGID, 20),
+    (FieldType::GID, FieldType::FSGID, 21),
+    (FieldType::GID, FieldType::SGID, 22),
+    (FieldType::EGID, FieldType::FSGID, 23),
+    (FieldType::EGID, FieldType::SGID, 24),
+    (FieldType::SGID, FieldType::FSGID, 25),
+];
