@@ -131,11 +131,17 @@ impl AuditSocket {
     /// Returns the kernel's audit status (`AUDIT_GET`).
     pub fn get_status(&mut self) -> Result<Status, Error> {
         let mut reply = None;
-        self.request("AUDIT_GET", AUDIT_GET, &[], Some(AUDIT_GET), |kind, body| {
-            if kind == AUDIT_GET {
-                reply = Some(Status::from_bytes(body));
-            }
-        })?;
+        self.request(
+            "AUDIT_GET",
+            AUDIT_GET,
+            &[],
+            Some(AUDIT_GET),
+            |kind, body| {
+                if kind == AUDIT_GET {
+                    reply = Some(Status::from_bytes(body));
+                }
+            },
+        )?;
         reply.ok_or(Error::BadReply {
             op: "AUDIT_GET",
             detail: "acknowledged without a status",
@@ -178,8 +184,15 @@ impl AuditSocket {
         self.add_rule_data(&rule.encode())
     }
 
-    /// Deletes `rule` from the kernel; see [`AuditSocket::delete_rule_data`].
+    /// Deletes `rule` from the kernel; see [`AuditSocket::delete_rule_data`]. Its `prepend`
+    /// flag is ignored: the kernel stores rules without it and would not match a delete that
+    /// carries it.
     pub fn delete_rule(&mut self, rule: &crate::rules::Rule) -> Result<(), Error> {
+        if rule.prepend {
+            let mut rule = rule.clone();
+            rule.prepend = false;
+            return self.delete_rule_data(&rule.encode());
+        }
         self.delete_rule_data(&rule.encode())
     }
 

@@ -104,7 +104,10 @@ mod tests {
                 field: "foo".into(),
             },
         };
-        assert_eq!(e.to_string(), "audit.rules:12: -F foo=1: unknown field \"foo\"");
+        assert_eq!(
+            e.to_string(),
+            "audit.rules:12: -F foo=1: unknown field \"foo\""
+        );
         let e = RuleError {
             file: "audit.rules".into(),
             line: 7,

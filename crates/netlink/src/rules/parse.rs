@@ -49,11 +49,13 @@ pub fn parse_rule_text_lossy(
             continue;
         }
         match parse_line(trimmed, resolver) {
-            Ok(commands) => file.lines.extend(commands.into_iter().map(|command| RuleLine {
-                line,
-                text: trimmed.to_string(),
-                command,
-            })),
+            Ok(commands) => file
+                .lines
+                .extend(commands.into_iter().map(|command| RuleLine {
+                    line,
+                    text: trimmed.to_string(),
+                    command,
+                })),
             Err(kind) => errors.push(RuleError {
                 file: name.to_string(),
                 line,
@@ -122,8 +124,21 @@ fn parse_line(line: &str, resolver: &dyn Resolver) -> Result<Vec<Command>, Error
         let value = match attached {
             Some(v) => v,
             None => words.next().ok_or_else(|| match option {
-                "-a" | "-A" | "-d" | "-F" | "-S" | "-k" | "-w" | "-W" | "-p" | "-b" | "-f"
-                | "-r" | "-e" | "-C" | "--backlog_wait_time" => ErrorKind::MissingValue {
+                "-a"
+                | "-A"
+                | "-d"
+                | "-F"
+                | "-S"
+                | "-k"
+                | "-w"
+                | "-W"
+                | "-p"
+                | "-b"
+                | "-f"
+                | "-r"
+                | "-e"
+                | "-C"
+                | "--backlog_wait_time" => ErrorKind::MissingValue {
                     option: option.to_string(),
                 },
                 _ => ErrorKind::UnknownOption(option.to_string()),
@@ -172,6 +187,9 @@ impl LineState<'_> {
                 if !value.starts_with('/') {
                     return Err(ErrorKind::RelativeWatch { arg });
                 }
+                // As auditctl does: the kernel refuses a watch path that ends in `/`.
+                let trimmed = value.trim_end_matches('/');
+                let value = if trimmed.is_empty() { "/" } else { trimmed };
                 if value.len() >= PATH_MAX {
                     return Err(ErrorKind::BadValue {
                         arg,
@@ -276,100 +294,113 @@ impl LineState<'_> {
             arg: arg.to_string(),
             reason,
         };
-        let value = match field {
-            FieldType::UID
-            | FieldType::EUID
-            | FieldType::SUID
-            | FieldType::FSUID
-            | FieldType::LOGINUID
-            | FieldType::OBJ_UID => match id_number(value) {
-                Some(n) => Value::Num(n),
-                None => Value::Num(self.resolver.uid(value).ok_or_else(|| {
-                    ErrorKind::UnknownUser {
-                        arg: arg.to_string(),
-                        name: value.to_string(),
+        let value =
+            match field {
+                FieldType::UID
+                | FieldType::EUID
+                | FieldType::SUID
+                | FieldType::FSUID
+                | FieldType::LOGINUID
+                | FieldType::OBJ_UID => match id_number(value) {
+                    Some(n) => Value::Num(n),
+                    None => Value::Num(self.resolver.uid(value).ok_or_else(|| {
+                        ErrorKind::UnknownUser {
+                            arg: arg.to_string(),
+                            name: value.to_string(),
+                        }
+                    })?),
+                },
+                FieldType::GID
+                | FieldType::EGID
+                | FieldType::SGID
+                | FieldType::FSGID
+                | FieldType::OBJ_GID => match id_number(value) {
+                    Some(n) => Value::Num(n),
+                    None => Value::Num(self.resolver.gid(value).ok_or_else(|| {
+                        ErrorKind::UnknownGroup {
+                            arg: arg.to_string(),
+                            name: value.to_string(),
+                        }
+                    })?),
+                },
+                FieldType::SESSIONID => {
+                    Value::Num(id_number(value).ok_or(bad("not a session id"))?)
+                }
+                FieldType::ARCH => {
+                    if self.saw_syscall {
+                        return Err(ErrorKind::ArchAfterSyscall {
+                            arg: arg.to_string(),
+                        });
                     }
-                })?),
-            },
-            FieldType::GID
-            | FieldType::EGID
-            | FieldType::SGID
-            | FieldType::FSGID
-            | FieldType::OBJ_GID => match id_number(value) {
-                Some(n) => Value::Num(n),
-                None => Value::Num(self.resolver.gid(value).ok_or_else(|| {
-                    ErrorKind::UnknownGroup {
-                        arg: arg.to_string(),
-                        name: value.to_string(),
+                    let machine = self.resolver.machine();
+                    let arch = match value {
+                        "b64" => Some(machine),
+                        "b32" => compat_arch(machine),
+                        _ => Arch::from_name(value),
                     }
-                })?),
-            },
-            FieldType::SESSIONID => Value::Num(id_number(value).ok_or(bad("not a session id"))?),
-            FieldType::ARCH => {
-                if self.saw_syscall {
-                    return Err(ErrorKind::ArchAfterSyscall {
-                        arg: arg.to_string(),
-                    });
+                    .ok_or(bad(
+                        "unknown architecture (b32, b64, or a name like x86_64)",
+                    ))?;
+                    self.arch = arch;
+                    Value::Num(arch.0)
                 }
-                let machine = self.resolver.machine();
-                let arch = match value {
-                    "b64" => Some(machine),
-                    "b32" => compat_arch(machine),
-                    _ => Arch::from_name(value),
+                FieldType::MSGTYPE => {
+                    let n = match parse_number(value) {
+                        Some(n) => u32::try_from(n).ok(),
+                        None => RecordType::from_name(value.as_bytes()).map(|t| t.0),
+                    };
+                    Value::Num(n.ok_or(bad("unknown message type"))?)
                 }
-                .ok_or(bad("unknown architecture (b32, b64, or a name like x86_64)"))?;
-                self.arch = arch;
-                Value::Num(arch.0)
-            }
-            FieldType::MSGTYPE => {
-                let n = match parse_number(value) {
-                    Some(n) => u32::try_from(n).ok(),
-                    None => RecordType::from_name(value.as_bytes()).map(|t| t.0),
-                };
-                Value::Num(n.ok_or(bad("unknown message type"))?)
-            }
-            FieldType::EXIT => Value::Num(exit_value(value).ok_or(bad(
-                "not an exit value (a number, or an errno name like -EPERM)",
-            ))?),
-            FieldType::PERM => Value::Num(perm(arg, value)?),
-            FieldType::FILETYPE => Value::Num(filetype(value).ok_or(bad(
-                "unknown file type (file, dir, socket, link, character, block, fifo)",
-            ))?),
-            FieldType::PATH | FieldType::DIR => {
-                if !value.starts_with('/') {
-                    return Err(bad("path must be absolute"));
+                FieldType::FSTYPE => Value::Num(match value {
+                    "debugfs" => 0x6462_6720,
+                    "tracefs" => 0x7472_6163,
+                    _ => parse_number(value)
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or(bad(
+                            "unknown file system type (debugfs, tracefs, or a magic number)",
+                        ))?,
+                }),
+                FieldType::EXIT => Value::Num(exit_value(value).ok_or(bad(
+                    "not an exit value (a number, or an errno name like -EPERM)",
+                ))?),
+                FieldType::PERM => Value::Num(perm(arg, value)?),
+                FieldType::FILETYPE => Value::Num(filetype(value).ok_or(bad(
+                    "unknown file type (file, dir, socket, link, character, block, fifo)",
+                ))?),
+                FieldType::PATH | FieldType::DIR => {
+                    if !value.starts_with('/') {
+                        return Err(bad("path must be absolute"));
+                    }
+                    if value.len() >= PATH_MAX {
+                        return Err(bad("path longer than PATH_MAX"));
+                    }
+                    Value::Str(value.as_bytes().to_vec())
                 }
-                if value.len() >= PATH_MAX {
-                    return Err(bad("path longer than PATH_MAX"));
+                FieldType::EXE => {
+                    if value.len() >= PATH_MAX {
+                        return Err(bad("path longer than PATH_MAX"));
+                    }
+                    Value::Str(value.as_bytes().to_vec())
                 }
-                Value::Str(value.as_bytes().to_vec())
-            }
-            FieldType::EXE => {
-                if value.len() >= PATH_MAX {
-                    return Err(bad("path longer than PATH_MAX"));
+                FieldType::KEY => {
+                    check_key_len(value.len())?;
+                    Value::Str(value.as_bytes().to_vec())
                 }
-                Value::Str(value.as_bytes().to_vec())
-            }
-            FieldType::KEY => {
-                check_key_len(value.len())?;
-                Value::Str(value.as_bytes().to_vec())
-            }
-            f if f.is_string() => Value::Str(value.as_bytes().to_vec()),
-            FieldType::A0 | FieldType::A1 | FieldType::A2 | FieldType::A3 => {
-                let n = parse_number(value).ok_or(bad("not a number"))?;
-                Value::Num(n as u32)
-            }
-            _ => {
-                let n = parse_number(value)
-                    .filter(|&n| n >= 0)
-                    .and_then(|n| u32::try_from(n).ok())
-                    .ok_or(bad("not a non-negative number"))?;
-                Value::Num(n)
-            }
-        };
+                f if f.is_string() => Value::Str(value.as_bytes().to_vec()),
+                FieldType::A0 | FieldType::A1 | FieldType::A2 | FieldType::A3 => {
+                    let n = parse_number(value).ok_or(bad("not a number"))?;
+                    Value::Num(n as u32)
+                }
+                _ => {
+                    let n = parse_number(value)
+                        .filter(|&n| n >= 0)
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or(bad("not a non-negative number"))?;
+                    Value::Num(n)
+                }
+            };
         if let Some((lists, names)) = lists_for(field) {
-            self.list_bound
-                .push((arg.to_string(), field, lists, names));
+            self.list_bound.push((arg.to_string(), field, lists, names));
         }
         self.fields.push(Field { field, op, value });
         Ok(())
@@ -481,7 +512,8 @@ impl LineState<'_> {
                 return Err(ErrorKind::Usage("-S is only valid on the exit list"));
             }
             rule.mask = self.rule_mask.mask;
-        } else if list == List::EXIT {
+        } else if list != List::TASK {
+            // auditctl sets every syscall bit on all lists but task when no -S is given.
             rule.add_all_syscalls();
         }
         for (arg, field, lists, names) in &self.list_bound {

@@ -46,8 +46,8 @@ pub(crate) fn compat_arch(machine: Arch) -> Option<Arch> {
     Some(match machine {
         Arch::X86_64 => Arch::I386,
         Arch::AARCH64 => Arch::ARM,
-        Arch::PPC64LE => Arch(0x0000_0014),  // ppc
-        Arch::S390X => Arch(0x0000_0016),    // s390
+        Arch::PPC64LE => Arch(0x0000_0014), // ppc
+        Arch::S390X => Arch(0x0000_0016),   // s390
         Arch::RISCV64 => Arch(0x4000_00f3), // riscv32
         _ => return None,
     })
@@ -65,7 +65,13 @@ impl Resolver for SystemResolver {
         let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
         let mut found: *mut libc::passwd = std::ptr::null_mut();
         let rc = unsafe {
-            libc::getpwnam_r(name.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found)
+            libc::getpwnam_r(
+                name.as_ptr(),
+                &mut pwd,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut found,
+            )
         };
         (rc == 0 && !found.is_null()).then_some(pwd.pw_uid)
     }
@@ -77,7 +83,13 @@ impl Resolver for SystemResolver {
         let mut grp: libc::group = unsafe { std::mem::zeroed() };
         let mut found: *mut libc::group = std::ptr::null_mut();
         let rc = unsafe {
-            libc::getgrnam_r(name.as_ptr(), &mut grp, buf.as_mut_ptr(), buf.len(), &mut found)
+            libc::getgrnam_r(
+                name.as_ptr(),
+                &mut grp,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut found,
+            )
         };
         (rc == 0 && !found.is_null()).then_some(grp.gr_gid)
     }

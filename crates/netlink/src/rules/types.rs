@@ -285,7 +285,8 @@ pub struct Field {
 pub struct Rule {
     pub list: List,
     pub action: Action,
-    /// `-A`: evaluated before the list's other rules. The kernel keeps and lists this flag.
+    /// `-A`: inserted before the list's other rules. The kernel uses the flag when adding and
+    /// stores (and lists) the rule without it.
     pub prepend: bool,
     /// The syscall bitmask: bit `n % 32` of word `n / 32` for syscall `n`.
     pub mask: [u32; AUDIT_BITMASK_SIZE],
