@@ -808,3 +808,498 @@ const COMPARISONS: &[(FieldType, FieldType, u32)] = &[
     (FieldType::EGID, FieldType::SGID, 24),
     (FieldType::SGID, FieldType::FSGID, 25),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host with users root (0) and alice (1000), group wheel (10), directories `/etc` and
+    /// `/var/log`, on x86_64.
+    struct FakeHost;
+
+    impl Resolver for FakeHost {
+        fn uid(&self, name: &str) -> Option<u32> {
+            match name {
+                "root" => Some(0),
+                "alice" => Some(1000),
+                _ => None,
+            }
+        }
+        fn gid(&self, name: &str) -> Option<u32> {
+            (name == "wheel").then_some(10)
+        }
+        fn is_dir(&self, path: &str) -> bool {
+            matches!(path, "/etc" | "/var/log")
+        }
+        fn machine(&self) -> Arch {
+            Arch::X86_64
+        }
+    }
+
+    /// Parses one line and returns its commands.
+    fn check(line: &str) -> Vec<Command> {
+        match parse_rule_text("t.rules", line, &FakeHost) {
+            Ok(file) => file.lines.into_iter().map(|l| l.command).collect(),
+            Err(e) => panic!("{line}: {e:?}"),
+        }
+    }
+
+    /// Parses one line and returns its one rule.
+    fn rule(line: &str) -> Rule {
+        match check(line).as_slice() {
+            [Command::Add(rule) | Command::Delete(rule)] => rule.clone(),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    /// Parses one line that must fail and returns why.
+    fn error(line: &str) -> ErrorKind {
+        let mut errors = parse_rule_text("t.rules", line, &FakeHost).expect_err(line);
+        assert_eq!(errors.len(), 1, "{line}");
+        let e = errors.remove(0);
+        assert_eq!((e.file.as_str(), e.line), ("t.rules", 1));
+        e.kind
+    }
+
+    fn num(field: FieldType, op: Op, n: u32) -> Field {
+        Field {
+            field,
+            op,
+            value: Value::Num(n),
+        }
+    }
+
+    fn string(field: FieldType, s: &str) -> Field {
+        Field {
+            field,
+            op: Op::Eq,
+            value: Value::Str(s.as_bytes().to_vec()),
+        }
+    }
+
+    fn all_syscalls() -> [u32; 64] {
+        let mut mask = [u32::MAX; 64];
+        mask[63] = 0xffff;
+        mask
+    }
+
+    #[test]
+    fn syscall_rule_with_fields_and_keys() {
+        let r = rule(
+            "-a always,exit -F arch=b32 -S open,execve -F auid>=1000 -F auid!=unset -F uid=alice -F gid=wheel -k k1 -k k2",
+        );
+        let mut mask = [0u32; 64];
+        mask[0] = (1 << 5) | (1 << 11); // i386 open, execve
+        assert_eq!(
+            r,
+            Rule {
+                list: List::EXIT,
+                action: Action::ALWAYS,
+                prepend: false,
+                mask,
+                fields: vec![
+                    num(FieldType::ARCH, Op::Eq, Arch::I386.0),
+                    num(FieldType::LOGINUID, Op::Ge, 1000),
+                    num(FieldType::LOGINUID, Op::Ne, u32::MAX),
+                    num(FieldType::UID, Op::Eq, 1000),
+                    num(FieldType::GID, Op::Eq, 10),
+                    string(FieldType::KEY, "k1\u{1}k2"),
+                ],
+            }
+        );
+        assert_eq!(r.keys().collect::<Vec<_>>(), [b"k1".as_slice(), b"k2"]);
+        assert_eq!(r.syscalls().collect::<Vec<_>>(), [5, 11]);
+    }
+
+    #[test]
+    fn syscalls_by_number_repeated_and_all() {
+        let r = rule("-A exit,always -S 59 -S openat,2 -F key=k");
+        assert!(r.prepend);
+        assert_eq!(r.syscalls().collect::<Vec<_>>(), [2, 59, 257]);
+        assert_eq!(r.fields, [string(FieldType::KEY, "k")]);
+        assert_eq!(rule("-a always,exit -S all -F pid=1").mask, all_syscalls());
+        // Without -S: every syscall on all lists but task.
+        assert_eq!(rule("-a always,exit -F pid=1").mask, all_syscalls());
+        assert_eq!(rule("-a never,exclude -F msgtype=CWD").mask, all_syscalls());
+        assert_eq!(rule("-a always,user -F msgtype=1100").mask, all_syscalls());
+        assert_eq!(rule("-a always,task -F pid=1").mask, [0; 64]);
+    }
+
+    #[test]
+    fn field_values() {
+        let r = rule(
+            "-a always,exit -S openat -F exit=-EACCES -F exit!=-2 -F success=0 -F a0=0x10 -F a1&=3 -F a2=-1 -F filetype=dir -F perm=rwxa -F sessionid!=unset -F pers=010 -F exe=/usr/bin/true -F subj_type=x_t",
+        );
+        assert_eq!(
+            r.fields,
+            [
+                num(FieldType::EXIT, Op::Eq, 13u32.wrapping_neg()),
+                num(FieldType::EXIT, Op::Ne, 2u32.wrapping_neg()),
+                num(FieldType::SUCCESS, Op::Eq, 0),
+                num(FieldType::A0, Op::Eq, 16),
+                num(FieldType::A1, Op::BitTest, 3),
+                num(FieldType::A2, Op::Eq, u32::MAX),
+                num(FieldType::FILETYPE, Op::Eq, 0o040_000),
+                num(FieldType::PERM, Op::Eq, 15),
+                num(FieldType::SESSIONID, Op::Ne, u32::MAX),
+                num(FieldType::PERS, Op::Eq, 8),
+                string(FieldType::EXE, "/usr/bin/true"),
+                string(FieldType::SUBJ_TYPE, "x_t"),
+            ]
+        );
+        assert_eq!(
+            rule("-a always,exit -S all -C auid!=obj_uid -C uid=euid").fields,
+            [
+                num(FieldType::FIELD_COMPARE, Op::Ne, 5),
+                num(FieldType::FIELD_COMPARE, Op::Eq, 11),
+            ]
+        );
+        assert_eq!(
+            rule("-a never,filesystem -F fstype=tracefs").fields,
+            [num(FieldType::FSTYPE, Op::Eq, 0x7472_6163)]
+        );
+    }
+
+    #[test]
+    fn watches_become_exit_rules_with_dir_or_path_and_perm() {
+        let w = rule("-w /etc/ -p wa -k identity");
+        assert_eq!(
+            w,
+            Rule {
+                list: List::EXIT,
+                action: Action::ALWAYS,
+                prepend: false,
+                mask: all_syscalls(),
+                fields: vec![
+                    string(FieldType::DIR, "/etc"),
+                    num(FieldType::PERM, Op::Eq, 10), // w=2, a=8
+                    string(FieldType::KEY, "identity"),
+                ],
+            }
+        );
+        assert_eq!(
+            rule("-w /etc/passwd").fields,
+            [
+                string(FieldType::PATH, "/etc/passwd"),
+                num(FieldType::PERM, Op::Eq, 15)
+            ]
+        );
+        assert_eq!(
+            check("-W /var/log -p r"),
+            [Command::Delete(Rule {
+                fields: vec![
+                    string(FieldType::DIR, "/var/log"),
+                    num(FieldType::PERM, Op::Eq, 4)
+                ],
+                ..w.clone()
+            })]
+        );
+    }
+
+    #[test]
+    fn control_flush_and_switch_lines() {
+        let file = parse_rule_text(
+            "t.rules",
+            "# comment\n\n-D\n-D -k mykey\n-b 8192 -f 1\n--backlog_wait_time 60000\n--backlog_wait_time=1\n-r 0\n-e 1\n-i\n-c\n  -kk -a always,exit -S execve\n",
+            &FakeHost,
+        )
+        .unwrap();
+        let got: Vec<(u32, Command)> = file
+            .lines
+            .into_iter()
+            .map(|l| (l.line, l.command))
+            .collect();
+        let mut keyed = Rule::new(List::EXIT, Action::ALWAYS);
+        keyed.add_syscall(59);
+        keyed.fields.push(string(FieldType::KEY, "k"));
+        assert_eq!(
+            got,
+            [
+                (3, Command::DeleteAll { key: None }),
+                (
+                    4,
+                    Command::DeleteAll {
+                        key: Some(b"mykey".to_vec())
+                    }
+                ),
+                (5, Command::Control(Control::BacklogLimit(8192))),
+                (5, Command::Control(Control::Failure(1))),
+                (6, Command::Control(Control::BacklogWaitTime(60000))),
+                (7, Command::Control(Control::BacklogWaitTime(1))),
+                (8, Command::Control(Control::RateLimit(0))),
+                (9, Command::Control(Control::Enabled(1))),
+                (10, Command::IgnoreErrors),
+                (11, Command::IgnoreErrors),
+                (12, Command::Add(keyed)),
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_option_and_reason() {
+        let cases: Vec<(&str, ErrorKind)> = vec![
+            ("-x", ErrorKind::UnknownOption("-x".into())),
+            (
+                "--reset-lost",
+                ErrorKind::UnknownOption("--reset-lost".into()),
+            ),
+            (
+                "always,exit",
+                ErrorKind::UnknownOption("always,exit".into()),
+            ),
+            (
+                "-a",
+                ErrorKind::MissingValue {
+                    option: "-a".into(),
+                },
+            ),
+            (
+                "-a always,exit -F foo=1",
+                ErrorKind::UnknownField {
+                    arg: "-F foo=1".into(),
+                    field: "foo".into(),
+                },
+            ),
+            (
+                "-a always,exit -F pid",
+                ErrorKind::NoOperator {
+                    arg: "-F pid".into(),
+                },
+            ),
+            (
+                "-a always,exit -F pid=",
+                ErrorKind::MissingValue {
+                    option: "-F pid=".into(),
+                },
+            ),
+            (
+                "-a always,exit -F arch>b64",
+                ErrorKind::BadOperator {
+                    arg: "-F arch>b64".into(),
+                    field: "arch".into(),
+                    op: ">",
+                },
+            ),
+            (
+                "-a always,exit -F uid&1",
+                ErrorKind::BadOperator {
+                    arg: "-F uid&1".into(),
+                    field: "uid".into(),
+                    op: "&",
+                },
+            ),
+            (
+                "-a always,exit -F path!=/etc/x",
+                ErrorKind::BadOperator {
+                    arg: "-F path!=/etc/x".into(),
+                    field: "path".into(),
+                    op: "!=",
+                },
+            ),
+            (
+                "-a always,exit -S nosuchcall",
+                ErrorKind::UnknownSyscall {
+                    arg: "-S nosuchcall".into(),
+                    name: "nosuchcall".into(),
+                    arch: "x86_64".into(),
+                },
+            ),
+            (
+                "-a always,exit -F arch=b32 -S newfstatat",
+                ErrorKind::UnknownSyscall {
+                    arg: "-S newfstatat".into(),
+                    name: "newfstatat".into(),
+                    arch: "i386".into(),
+                },
+            ),
+            (
+                "-a always,exit -S open -F arch=b64",
+                ErrorKind::ArchAfterSyscall {
+                    arg: "-F arch=b64".into(),
+                },
+            ),
+            (
+                "-w etc/passwd",
+                ErrorKind::RelativeWatch {
+                    arg: "-w etc/passwd".into(),
+                },
+            ),
+            (
+                "-a always,exit -F uid=mallory",
+                ErrorKind::UnknownUser {
+                    arg: "-F uid=mallory".into(),
+                    name: "mallory".into(),
+                },
+            ),
+            (
+                "-a always,exit -F egid=staff",
+                ErrorKind::UnknownGroup {
+                    arg: "-F egid=staff".into(),
+                    name: "staff".into(),
+                },
+            ),
+            (
+                "-a always,exit -F exit=-EWHAT",
+                ErrorKind::BadValue {
+                    arg: "-F exit=-EWHAT".into(),
+                    reason: "not an exit value (a number, or an errno name like -EPERM)",
+                },
+            ),
+            (
+                "-a always,exit -F pid=-5",
+                ErrorKind::BadValue {
+                    arg: "-F pid=-5".into(),
+                    reason: "not a non-negative number",
+                },
+            ),
+            (
+                "-a always,exit -F pid=99999999999",
+                ErrorKind::BadValue {
+                    arg: "-F pid=99999999999".into(),
+                    reason: "not a non-negative number",
+                },
+            ),
+            (
+                "-w /etc -p rz",
+                ErrorKind::BadValue {
+                    arg: "-p rz".into(),
+                    reason: "permissions are letters of rwxa",
+                },
+            ),
+            (
+                "-e 3",
+                ErrorKind::BadValue {
+                    arg: "-e 3".into(),
+                    reason: "must be 0, 1 or 2",
+                },
+            ),
+            (
+                "-a always,exit -F msgtype=CWD",
+                ErrorKind::WrongList {
+                    arg: "-F msgtype=CWD".into(),
+                    field: "msgtype".into(),
+                    lists: "exclude or user",
+                },
+            ),
+            (
+                "-a never,exclude -F exit=1",
+                ErrorKind::WrongList {
+                    arg: "-F exit=1".into(),
+                    field: "exit".into(),
+                    lists: "exit",
+                },
+            ),
+            (
+                "-a always,entry",
+                ErrorKind::BadListAction {
+                    arg: "-a always,entry".into(),
+                    reason: "the entry list is deprecated; use exit",
+                },
+            ),
+            (
+                "-a always,sometimes",
+                ErrorKind::BadListAction {
+                    arg: "-a always,sometimes".into(),
+                    reason: "unknown list",
+                },
+            ),
+            (
+                "-a sometimes,exit",
+                ErrorKind::BadListAction {
+                    arg: "-a sometimes,exit".into(),
+                    reason: "unknown action",
+                },
+            ),
+            ("-p wa", ErrorKind::Usage("-p only goes with -w")),
+            (
+                "-a always,task -S open",
+                ErrorKind::Usage("-S is only valid on the exit list"),
+            ),
+            (
+                "-w /etc -F pid=1",
+                ErrorKind::Usage(
+                    "-F, -C and -S do not go with -w; write the watch as -a always,exit -F path=…",
+                ),
+            ),
+            (
+                "-k lonely",
+                ErrorKind::Usage("-F, -C, -S and -k need a rule: -a, -A, -d or -w"),
+            ),
+            (
+                "-a always,exit -w /etc",
+                ErrorKind::Usage("more than one rule on one line"),
+            ),
+            (
+                "-D -a always,exit",
+                ErrorKind::Usage("-D takes no rule, only an optional -k"),
+            ),
+            (
+                "-a always,exit -C auid=pid",
+                ErrorKind::BadValue {
+                    arg: "-C auid=pid".into(),
+                    reason: "these two fields cannot be compared",
+                },
+            ),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(error(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn limits_on_keys_and_fields() {
+        let long = "k".repeat(257);
+        assert_eq!(
+            error(&format!("-a always,exit -S all -k {long}")),
+            ErrorKind::KeyTooLong { len: 257 }
+        );
+        // Two keys joined with their separator: 128 + 1 + 128.
+        let half = "k".repeat(128);
+        assert_eq!(
+            error(&format!("-a always,exit -S all -k {half} -k {half}")),
+            ErrorKind::KeyTooLong { len: 257 }
+        );
+        let max = "k".repeat(256);
+        assert_eq!(
+            rule(&format!("-a always,exit -S all -k {max}")).fields,
+            [string(FieldType::KEY, &max)]
+        );
+        let fields = |n: usize| {
+            (0..n)
+                .map(|i| format!("-F pid!={i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            error(&format!("-a always,exit {}", fields(65))),
+            ErrorKind::TooManyFields { count: 65 }
+        );
+        assert_eq!(
+            rule(&format!("-a always,exit {}", fields(64))).fields.len(),
+            64
+        );
+        assert_eq!(
+            error(&format!("-a always,exit {} -k k", fields(64))),
+            ErrorKind::TooManyFields { count: 65 }
+        );
+    }
+
+    #[test]
+    fn every_bad_line_is_reported_and_the_others_kept() {
+        let text = "-a always,exit -S execve -k a\n-a always,exit -F foo=1\n-b 10\n-x\n";
+        let errors = parse_rule_text("audit.rules", text, &FakeHost).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "audit.rules:2: -F foo=1: unknown field \"foo\"",
+                "audit.rules:4: unknown option \"-x\"",
+            ]
+        );
+        let (file, errors) = parse_rule_text_lossy("audit.rules", text, &FakeHost);
+        assert_eq!(errors.len(), 2);
+        let lines: Vec<u32> = file.lines.iter().map(|l| l.line).collect();
+        assert_eq!(lines, [1, 3]);
+        assert_eq!(file.lines[1].text, "-b 10");
+    }
+}
