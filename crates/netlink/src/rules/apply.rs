@@ -100,8 +100,8 @@ impl ApplyReport {
 #[error("{error}")]
 pub struct ApplyError {
     pub error: RuleError,
-    /// The report up to and including the failed line.
-    pub report: ApplyReport,
+    /// The report up to and including the failed line (boxed: errors stay small to move).
+    pub report: Box<ApplyReport>,
 }
 
 /// Applies every command of `file`, in order. Without `ignore_errors` (from `options` or a
@@ -157,7 +157,10 @@ pub fn apply(
                     kind,
                 };
                 if !ignore_errors {
-                    return Err(ApplyError { error, report });
+                    return Err(ApplyError {
+                        error,
+                        report: Box::new(report),
+                    });
                 }
                 report.errors.push(error);
             }
