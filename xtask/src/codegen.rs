@@ -87,6 +87,16 @@ fn gen_arch(by_value: &BTreeMap<u32, String>) -> Result<String> {
     for (value, name) in by_value {
         writeln!(out, "        {} => \"{name}\",", hex_u32(*value))?;
     }
+    out.push_str("        _ => return None,\n    })\n}\n\n");
+    out.push_str(
+        "/// Returns the `AUDIT_ARCH_*` value of an architecture named as [`name`] names it.\n\
+         pub fn number(name: &str) -> Option<u32> {\n    \
+             Some(match name {\n",
+    );
+    let by_name: BTreeMap<&str, u32> = by_value.iter().map(|(v, n)| (n.as_str(), *v)).collect();
+    for (name, value) in &by_name {
+        writeln!(out, "        \"{name}\" => {},", hex_u32(*value))?;
+    }
     out.push_str("        _ => return None,\n    })\n}\n");
     Ok(out)
 }
@@ -129,6 +139,15 @@ fn gen_errno(root: &Path) -> Result<String> {
                  (&KERNEL_INTERNAL, errno - 512)\n    \
              };\n    \
              *usize::try_from(index).ok().and_then(|i| table.get(i))?\n\
+         }\n\n\
+         /// Returns the positive errno value named `name` (`EACCES` → `13`). A linear scan: for\n\
+         /// reading configuration, not for hot paths.\n\
+         pub fn number(name: &str) -> Option<u32> {\n    \
+             let find = |table: &[Option<&str>], base: u32| {\n        \
+                 let i = table.iter().position(|n| *n == Some(name))?;\n        \
+                 u32::try_from(i).ok().map(|i| i + base)\n    \
+             };\n    \
+             find(&UAPI, 0).or_else(|| find(&KERNEL_INTERNAL, 512))\n\
          }\n",
     );
     out.push_str(
@@ -321,12 +340,7 @@ fn gen_syscalls(root: &Path, arches: &BTreeMap<u32, String>) -> Result<String> {
         "/// Returns the name of syscall `nr` on the audit architecture `arch` (an `AUDIT_ARCH_*`\n\
          /// value), or `None` for other architectures and unassigned numbers.\n\
          pub fn name(arch: u32, nr: u32) -> Option<&'static str> {\n    \
-             let (dense, sparse): (&[Option<&'static str>], &[(u32, &'static str)]) = match arch {\n",
-    );
-    write_commented_lines(&mut out, "        ", arms.into_values().collect())?;
-    out.push_str(
-        "        _ => return None,\n    \
-             };\n    \
+             let (dense, sparse) = tables(arch)?;\n    \
              match usize::try_from(nr).ok().and_then(|i| dense.get(i)) {\n        \
                  Some(name) => *name,\n        \
                  None => {\n            \
@@ -334,6 +348,30 @@ fn gen_syscalls(root: &Path, arches: &BTreeMap<u32, String>) -> Result<String> {
                      Some(sparse[i].1)\n        \
                  }\n    \
              }\n\
+         }\n\n\
+         /// Returns the number of syscall `name` on the audit architecture `arch`, or `None` for\n\
+         /// other architectures and unknown names. A linear scan: for reading configuration (audit\n\
+         /// rules), not for hot paths.\n\
+         pub fn number(arch: u32, name: &str) -> Option<u32> {\n    \
+             let (dense, sparse) = tables(arch)?;\n    \
+             match dense.iter().position(|n| *n == Some(name)) {\n        \
+                 Some(i) => u32::try_from(i).ok(),\n        \
+                 None => sparse.iter().find(|&&(_, n)| n == name).map(|&(nr, _)| nr),\n    \
+             }\n\
+         }\n\n\
+         /// One architecture's dense table (indexed by number) and sparse table (sorted by number).\n\
+         type Tables = (\n    \
+             &'static [Option<&'static str>],\n    \
+             &'static [(u32, &'static str)],\n\
+         );\n\n\
+         /// The tables of `arch`.\n\
+         fn tables(arch: u32) -> Option<Tables> {\n    \
+             Some(match arch {\n",
+    );
+    write_commented_lines(&mut out, "        ", arms.into_values().collect())?;
+    out.push_str(
+        "        _ => return None,\n    \
+             })\n\
          }\n",
     );
     out.push_str(&tables);

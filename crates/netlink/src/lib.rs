@@ -7,11 +7,15 @@
 //! one datagram into the caller's reusable buffer and iterates its messages in place: no allocation
 //! per record.
 //!
+//! [`rules`] loads auditctl-syntax rule files: parse, encode as `struct audit_rule_data`, apply
+//! with a per-line report ([`AuditSocket::add_rule`], [`AuditSocket::list_rules`], …).
+//!
 //! It knows nothing about records or events: payloads go to `parse::parse_netlink` and the
 //! assembler. The protocol handling follows ideas (not code) from go-libaudit's netlink client.
 
 mod error;
 mod message;
+pub mod rules;
 mod socket;
 mod status;
 

@@ -13,6 +13,10 @@ use crate::Error;
 
 const AUDIT_GET: u16 = 1000;
 const AUDIT_SET: u16 = 1001;
+const AUDIT_ADD_RULE: u16 = 1011;
+const AUDIT_DEL_RULE: u16 = 1012;
+const AUDIT_LIST_RULES: u16 = 1013;
+const NLMSG_DONE: u16 = libc::NLMSG_DONE as u16;
 /// `AUDIT_NLGRP_READLOG`: the read-only multicast group of all records.
 const AUDIT_NLGRP_READLOG: u32 = 1;
 const NLMSG_ERROR: u16 = libc::NLMSG_ERROR as u16;
@@ -20,8 +24,10 @@ const NLM_F_REQUEST: u16 = libc::NLM_F_REQUEST as u16;
 const NLM_F_ACK: u16 = libc::NLM_F_ACK as u16;
 /// How long a request waits for its reply.
 const REPLY_TIMEOUT_MS: i32 = 5_000;
-/// Room for any reply and any record the kernel sends (`MAX_AUDIT_MESSAGE_LENGTH` is 8970).
-const REPLY_BUF_LEN: usize = 16 << 10;
+/// Room for any reply and any record the kernel sends (`MAX_AUDIT_MESSAGE_LENGTH` is 8970) and
+/// for a listed rule with long strings (a rule's strings are bounded by the kernel's message
+/// size; `PATH_MAX` paths fit).
+const REPLY_BUF_LEN: usize = 64 << 10;
 
 /// What [`AuditSocket::set_pid`] does when another process is registered as the audit daemon.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,11 +130,84 @@ impl AuditSocket {
 
     /// Returns the kernel's audit status (`AUDIT_GET`).
     pub fn get_status(&mut self) -> Result<Status, Error> {
-        let reply = self.request("AUDIT_GET", AUDIT_GET, &[], Some(AUDIT_GET))?;
+        let mut reply = None;
+        self.request(
+            "AUDIT_GET",
+            AUDIT_GET,
+            &[],
+            Some(AUDIT_GET),
+            |kind, body| {
+                if kind == AUDIT_GET {
+                    reply = Some(Status::from_bytes(body));
+                }
+            },
+        )?;
         reply.ok_or(Error::BadReply {
             op: "AUDIT_GET",
             detail: "acknowledged without a status",
         })
+    }
+
+    /// Adds a rule (`AUDIT_ADD_RULE`) given as an encoded `struct audit_rule_data`
+    /// ([`crate::rules::Rule::encode`]). A rule the kernel already has is refused with
+    /// [`Error::Kernel`] `EEXIST`.
+    pub fn add_rule_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.request("AUDIT_ADD_RULE", AUDIT_ADD_RULE, data, None, |_, _| {})
+    }
+
+    /// Deletes the rule equal to `data` (`AUDIT_DEL_RULE`); a rule the kernel does not have is
+    /// refused with [`Error::Kernel`] `ENOENT`.
+    pub fn delete_rule_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.request("AUDIT_DEL_RULE", AUDIT_DEL_RULE, data, None, |_, _| {})
+    }
+
+    /// Lists the kernel's rules (`AUDIT_LIST_RULES`) as encoded `struct audit_rule_data`, in the
+    /// kernel's order: by list, then as evaluated.
+    pub fn list_rule_data(&mut self) -> Result<Vec<Vec<u8>>, Error> {
+        let mut rules = Vec::new();
+        self.request(
+            "AUDIT_LIST_RULES",
+            AUDIT_LIST_RULES,
+            &[],
+            Some(NLMSG_DONE),
+            |kind, body| {
+                if kind == AUDIT_LIST_RULES {
+                    rules.push(body.to_vec());
+                }
+            },
+        )?;
+        Ok(rules)
+    }
+
+    /// Adds `rule` to the kernel; see [`AuditSocket::add_rule_data`].
+    pub fn add_rule(&mut self, rule: &crate::rules::Rule) -> Result<(), Error> {
+        self.add_rule_data(&rule.encode())
+    }
+
+    /// Deletes `rule` from the kernel; see [`AuditSocket::delete_rule_data`]. Its `prepend`
+    /// flag is ignored: the kernel stores rules without it and would not match a delete that
+    /// carries it.
+    pub fn delete_rule(&mut self, rule: &crate::rules::Rule) -> Result<(), Error> {
+        if rule.prepend {
+            let mut rule = rule.clone();
+            rule.prepend = false;
+            return self.delete_rule_data(&rule.encode());
+        }
+        self.delete_rule_data(&rule.encode())
+    }
+
+    /// Lists the kernel's rules, decoded. A rule that does not decode fails the whole listing
+    /// with [`Error::BadReply`]; [`AuditSocket::list_rule_data`] gives the raw bytes.
+    pub fn list_rules(&mut self) -> Result<Vec<crate::rules::Rule>, Error> {
+        self.list_rule_data()?
+            .iter()
+            .map(|data| {
+                crate::rules::Rule::decode(data).map_err(|detail| Error::BadReply {
+                    op: "AUDIT_LIST_RULES",
+                    detail,
+                })
+            })
+            .collect()
     }
 
     /// Registers `pid` (which the kernel requires to be this process) as the audit daemon: the
@@ -171,6 +250,25 @@ impl AuditSocket {
         self.set("AUDIT_SET pid 0", mask::PID, &Status::default())?;
         self.registered = false;
         Ok(())
+    }
+
+    /// Sets the most records per second the kernel sends; 0 for no limit (`auditctl -r`).
+    pub fn set_rate_limit(&mut self, per_second: u32) -> Result<(), Error> {
+        let status = Status {
+            rate_limit: per_second,
+            ..Status::default()
+        };
+        self.set("AUDIT_SET rate_limit", mask::RATE_LIMIT, &status)
+    }
+
+    /// Sets what the kernel does when it cannot send a record: 0 silent, 1 printk, 2 panic
+    /// (`auditctl -f`).
+    pub fn set_failure(&mut self, failure: u32) -> Result<(), Error> {
+        let status = Status {
+            failure,
+            ..Status::default()
+        };
+        self.set("AUDIT_SET failure", mask::FAILURE, &status)
     }
 
     /// Turns auditing off (0), on (1), or on and locked until reboot (2).
@@ -238,31 +336,47 @@ impl AuditSocket {
     }
 
     fn set(&mut self, op: &'static str, mask: u32, status: &Status) -> Result<(), Error> {
-        self.request(op, AUDIT_SET, &set_request(mask, status), None)
-            .map(drop)
+        self.request(op, AUDIT_SET, &set_request(mask, status), None, |_, _| {})
     }
 
-    /// Sends a request with `NLM_F_ACK` and waits for its acknowledgement (and for the reply of
-    /// type `want`, which the kernel may send before or after the acknowledgement).
+    /// Sends a request with `NLM_F_ACK` and waits for its acknowledgement and, when `want` is
+    /// given, for a reply of that type (which the kernel may send before or after the
+    /// acknowledgement). Every reply to this request other than the acknowledgement goes to
+    /// `on_reply` as `(nlmsg_type, payload)`, the `want` reply included.
     fn request(
         &mut self,
         op: &'static str,
         kind: u16,
         payload: &[u8],
         want: Option<u16>,
-    ) -> Result<Option<Status>, Error> {
+        mut on_reply: impl FnMut(u16, &[u8]),
+    ) -> Result<(), Error> {
         self.seq = self.seq.wrapping_add(1).max(1);
         let seq = self.seq;
-        let mut msg = [0u8; NLMSG_HDRLEN + STATUS_LEN];
         let len = NLMSG_HDRLEN + payload.len();
+        let Ok(len32) = u32::try_from(len) else {
+            return Err(Error::BadReply {
+                op,
+                detail: "request larger than a netlink message can be",
+            });
+        };
+        // Status requests fit on the stack; rules carry their strings and vary in size.
+        let mut small = [0u8; NLMSG_HDRLEN + STATUS_LEN];
+        let mut large = Vec::new();
+        let msg: &mut [u8] = if len <= small.len() {
+            &mut small[..len]
+        } else {
+            large.resize(len, 0);
+            &mut large
+        };
         Header {
-            len: len as u32,
+            len: len32,
             kind,
             flags: NLM_F_REQUEST | NLM_F_ACK,
             seq,
             pid: 0,
         }
-        .write(&mut msg);
+        .write(msg);
         msg[NLMSG_HDRLEN..len].copy_from_slice(payload);
         let addr = sockaddr(0);
         let rc = unsafe {
@@ -278,8 +392,8 @@ impl AuditSocket {
         if rc < 0 {
             return Err(Error::last_os(op));
         }
-        let (mut acked, mut reply) = (false, None);
-        while !acked || (want.is_some() && reply.is_none()) {
+        let (mut acked, mut replied) = (false, want.is_none());
+        while !acked || !replied {
             let mut pfd = libc::pollfd {
                 fd: self.fd.as_raw_fd(),
                 events: libc::POLLIN,
@@ -326,12 +440,13 @@ impl AuditSocket {
                             })
                         }
                     }
-                } else if Some(rt) == want {
-                    reply = Some(Status::from_bytes(body));
+                } else {
+                    replied |= Some(rt) == want;
+                    on_reply(rt, body);
                 }
             }
         }
-        Ok(reply)
+        Ok(())
     }
 
     fn setsockopt<T>(&self, opt: libc::c_int, value: &T, op: &'static str) -> Result<(), Error> {

@@ -3,7 +3,9 @@
 /// `AUDIT_STATUS_*` mask bits: which fields an `AUDIT_SET` changes.
 pub(crate) mod mask {
     pub const ENABLED: u32 = 0x0001;
+    pub const FAILURE: u32 = 0x0002;
     pub const PID: u32 = 0x0004;
+    pub const RATE_LIMIT: u32 = 0x0008;
     pub const BACKLOG_LIMIT: u32 = 0x0010;
     pub const BACKLOG_WAIT_TIME: u32 = 0x0020;
 }

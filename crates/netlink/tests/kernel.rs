@@ -3,89 +3,19 @@
 //! They run as root in CI and never skip: without root they fail with a message saying so. Every
 //! test adds its own rule with its own key (`auditmesh-test-NAME-PID`), restricted to children of
 //! this process, removes it in a drop guard (also on panic), and restores the kernel's audit state
-//! (enabled, backlog settings, no daemon registered by us). Tests that touch kernel audit state
-//! live in this one binary and take [`LOCK`] so that they run one at a time.
+//! (enabled, backlog settings, rules, no daemon registered by us). Every test takes
+//! `support::begin`, the lock shared with the other kernel test binaries, so that they run one
+//! at a time.
+
+mod support;
 
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use assemble::{summary, Assembler, Completion, Config, EoeMode, Event};
-use netlink::{AuditSocket, Error, IfHeld, Status};
+use netlink::{AuditSocket, Error, IfHeld};
+use support::{begin, SavedState};
 use vocab::RecordType;
-
-/// Serializes the tests of this binary: they share the kernel's audit state.
-static LOCK: Mutex<()> = Mutex::new(());
-
-/// The file locked by every kernel test, so that two runs of this binary at once (two
-/// `cargo test` in one machine) also take turns.
-const LOCK_FILE: &str = "/run/lock/auditmesh-netlink-kernel-tests.lock";
-
-/// Held for the whole of one kernel test.
-struct Turn {
-    _thread: MutexGuard<'static, ()>,
-    _process: std::fs::File,
-}
-
-/// Takes the lock (a panicked test's poison is tolerated: its guards restored the state) and
-/// checks that the test can work at all.
-fn begin() -> Turn {
-    let thread = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "the netlink kernel tests need root (CAP_AUDIT_CONTROL, CAP_AUDIT_READ); run them as root — they never skip"
-    );
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(LOCK_FILE)
-        .unwrap_or_else(|e| panic!("open {LOCK_FILE}: {e}"));
-    assert_eq!(
-        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) },
-        0,
-        "flock {LOCK_FILE}"
-    );
-    Turn {
-        _thread: thread,
-        _process: file,
-    }
-}
-
-/// The kernel's audit settings before a test, put back when dropped.
-struct SavedState {
-    before: Status,
-}
-
-impl SavedState {
-    fn save() -> SavedState {
-        let before = AuditSocket::open()
-            .expect("open audit socket")
-            .get_status()
-            .expect("AUDIT_GET");
-        assert_ne!(
-            before.enabled, 2,
-            "audit is locked (enabled 2) until reboot: kernel tests cannot run"
-        );
-        SavedState { before }
-    }
-}
-
-impl Drop for SavedState {
-    fn drop(&mut self) {
-        let mut s = AuditSocket::open().expect("open audit socket to restore state");
-        let now = s.get_status().expect("AUDIT_GET");
-        if now.pid == std::process::id() {
-            s.release().expect("release the daemon registration");
-        }
-        s.set_enabled(self.before.enabled).expect("restore enabled");
-        s.set_backlog_limit(self.before.backlog_limit)
-            .expect("restore backlog_limit");
-        s.set_backlog_wait_time(self.before.backlog_wait_time)
-            .expect("restore backlog_wait_time");
-    }
-}
 
 /// An audit rule on execve by children of this process with its own key, deleted when dropped.
 struct Rule {

@@ -137,15 +137,32 @@ impl Arch {
         generated::arch::name(self.0)
     }
 
+    /// Looks an architecture up by the name [`Arch::name`] gives it (`x86_64`, `i386`).
+    pub fn from_name(name: &str) -> Option<Arch> {
+        generated::arch::number(name).map(Arch)
+    }
+
     /// Returns the name of syscall `nr` on this architecture.
     pub fn syscall_name(self, nr: u32) -> Option<&'static str> {
         generated::syscalls::name(self.0, nr)
+    }
+
+    /// Returns the number of the syscall named `name` on this architecture (`execve` → 59 on
+    /// x86_64), `None` for unknown names and architectures without a table. A linear scan of
+    /// the table: meant for reading configuration, not for hot paths.
+    pub fn syscall_number(self, name: &str) -> Option<u32> {
+        generated::syscalls::number(self.0, name)
     }
 }
 
 /// Returns the symbolic name of a positive errno value (`13` → `EACCES`).
 pub fn errno_name(errno: u32) -> Option<&'static str> {
     generated::errno::name(errno)
+}
+
+/// Returns the positive errno value of a symbolic name (`EACCES` → `13`).
+pub fn errno_number(name: &str) -> Option<u32> {
+    generated::errno::number(name)
 }
 
 /// Parses an unsigned decimal number without allocation; `None` on empty input, other bytes or
@@ -183,6 +200,35 @@ mod tests {
         assert_eq!(RecordType::from_name(b"EXECVE"), Some(RecordType::EXECVE));
         assert_eq!(RecordType::from_name(b"UNKNOWN[1308]"), Some(RecordType(1308)));
         assert_eq!(RecordType::from_name(b"NO_SUCH_TYPE"), None);
+    }
+
+    #[test]
+    fn reverse_lookups_invert_the_name_tables() {
+        assert_eq!(Arch::X86_64.syscall_number("execve"), Some(59));
+        assert_eq!(Arch::X86_64.syscall_number("openat2"), Some(437));
+        assert_eq!(Arch::I386.syscall_number("execve"), Some(11));
+        assert_eq!(Arch::I386.syscall_number("socketcall"), Some(102));
+        assert_eq!(Arch::AARCH64.syscall_number("openat"), Some(56));
+        assert_eq!(Arch::ARM.syscall_number("set_tls"), Some(0xf_0005));
+        assert_eq!(Arch::X86_64.syscall_number("no_such_call"), None);
+        assert_eq!(Arch::AARCH64.syscall_number("open"), None);
+        assert_eq!(Arch(0x1234).syscall_number("read"), None);
+        for arch in [Arch::X86_64, Arch::I386, Arch::AARCH64, Arch::ARM, Arch::RISCV64] {
+            for nr in 0..1024 {
+                if let Some(name) = arch.syscall_name(nr) {
+                    let back = arch.syscall_number(name).expect("named syscall has a number");
+                    assert_eq!(arch.syscall_name(back), Some(name), "{arch:?} {nr}");
+                }
+            }
+        }
+        assert_eq!(errno_number("EPERM"), Some(1));
+        assert_eq!(errno_number("EACCES"), Some(13));
+        assert_eq!(errno_number("ERESTARTSYS"), Some(512));
+        assert_eq!(errno_number("EWHATEVER"), None);
+        assert_eq!(Arch::from_name("x86_64"), Some(Arch::X86_64));
+        assert_eq!(Arch::from_name("i386"), Some(Arch::I386));
+        assert_eq!(Arch::from_name("aarch64"), Some(Arch::AARCH64));
+        assert_eq!(Arch::from_name("b64"), None);
     }
 
     #[test]

@@ -13,6 +13,16 @@ pub fn name(errno: u32) -> Option<&'static str> {
     *usize::try_from(index).ok().and_then(|i| table.get(i))?
 }
 
+/// Returns the positive errno value named `name` (`EACCES` → `13`). A linear scan: for
+/// reading configuration, not for hot paths.
+pub fn number(name: &str) -> Option<u32> {
+    let find = |table: &[Option<&str>], base: u32| {
+        let i = table.iter().position(|n| *n == Some(name))?;
+        u32::try_from(i).ok().map(|i| i + base)
+    };
+    find(&UAPI, 0).or_else(|| find(&KERNEL_INTERNAL, 512))
+}
+
 /// `asm-generic/errno-base.h` and `asm-generic/errno.h`, indexed by errno value.
 static UAPI: [Option<&str>; 135] = [
     None,                    // 0

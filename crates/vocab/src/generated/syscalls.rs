@@ -5,7 +5,36 @@
 /// Returns the name of syscall `nr` on the audit architecture `arch` (an `AUDIT_ARCH_*`
 /// value), or `None` for other architectures and unassigned numbers.
 pub fn name(arch: u32, nr: u32) -> Option<&'static str> {
-    let (dense, sparse): (&[Option<&'static str>], &[(u32, &'static str)]) = match arch {
+    let (dense, sparse) = tables(arch)?;
+    match usize::try_from(nr).ok().and_then(|i| dense.get(i)) {
+        Some(name) => *name,
+        None => {
+            let i = sparse.binary_search_by_key(&nr, |&(n, _)| n).ok()?;
+            Some(sparse[i].1)
+        }
+    }
+}
+
+/// Returns the number of syscall `name` on the audit architecture `arch`, or `None` for
+/// other architectures and unknown names. A linear scan: for reading configuration (audit
+/// rules), not for hot paths.
+pub fn number(arch: u32, name: &str) -> Option<u32> {
+    let (dense, sparse) = tables(arch)?;
+    match dense.iter().position(|n| *n == Some(name)) {
+        Some(i) => u32::try_from(i).ok(),
+        None => sparse.iter().find(|&&(_, n)| n == name).map(|&(nr, _)| nr),
+    }
+}
+
+/// One architecture's dense table (indexed by number) and sparse table (sorted by number).
+type Tables = (
+    &'static [Option<&'static str>],
+    &'static [(u32, &'static str)],
+);
+
+/// The tables of `arch`.
+fn tables(arch: u32) -> Option<Tables> {
+    Some(match arch {
         0x4000_0003 => (&I386, &[]),        // AUDIT_ARCH_I386
         0x4000_0028 => (&ARM, &ARM_SPARSE), // AUDIT_ARCH_ARM
         0x8000_0015 => (&PPC64, &[]),       // AUDIT_ARCH_PPC64
@@ -15,14 +44,7 @@ pub fn name(arch: u32, nr: u32) -> Option<&'static str> {
         0xc000_00b7 => (&AARCH64, &[]),     // AUDIT_ARCH_AARCH64
         0xc000_00f3 => (&RISCV64, &[]),     // AUDIT_ARCH_RISCV64
         _ => return None,
-    };
-    match usize::try_from(nr).ok().and_then(|i| dense.get(i)) {
-        Some(name) => *name,
-        None => {
-            let i = sparse.binary_search_by_key(&nr, |&(n, _)| n).ok()?;
-            Some(sparse[i].1)
-        }
-    }
+    })
 }
 
 /// AUDIT_ARCH_X86_64, indexed by syscall number:
