@@ -415,3 +415,68 @@ pub fn parse_source_flag(flag: &str) -> Result<(SourceKind, Option<PathBuf>), St
         (_, None) => Ok((kind, None)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_is_the_defaults() {
+        let text = include_str!("../../../examples/agent.yaml");
+        assert_eq!(Config::from_yaml("agent.yaml", text), Ok(Config::default()));
+        let plugin = Config::from_yaml("agent-plugin.yaml", include_str!("../../../examples/agent-plugin.yaml")).unwrap();
+        assert_eq!(plugin.source.kind, SourceKind::Plugin);
+        assert_eq!(plugin.validate(), Ok(()));
+    }
+
+    #[test]
+    fn source_flags() {
+        assert_eq!(parse_source_flag("netlink"), Ok((SourceKind::Netlink, None)));
+        assert_eq!(parse_source_flag("netlink-coexist"), Ok((SourceKind::NetlinkCoexist, None)));
+        assert_eq!(parse_source_flag("plugin"), Ok((SourceKind::Plugin, None)));
+        assert_eq!(parse_source_flag("file:/var/log/audit/audit.log"), Ok((SourceKind::File, Some(PathBuf::from("/var/log/audit/audit.log")))));
+        assert_eq!(parse_source_flag("go-audit:-"), Ok((SourceKind::GoAudit, Some(PathBuf::from("-")))));
+        assert_eq!(parse_source_flag("file:"), Err("source file needs a path: file:PATH".to_string()));
+        assert_eq!(parse_source_flag("plugin:/x"), Err("source plugin takes no path".to_string()));
+        assert_eq!(
+            parse_source_flag("kafka"),
+            Err("unknown source \"kafka\": expected netlink, netlink-coexist, plugin, file:PATH or go-audit:PATH".to_string())
+        );
+    }
+
+    fn invalid_key(yaml: &str) -> String {
+        match Config::from_yaml("t.yaml", yaml).and_then(|c| c.validate()) {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => panic!("{yaml:?}: expected an invalid key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        assert_eq!(invalid_key("source:\n  kind: go-audit\n"), "source.path");
+        assert_eq!(invalid_key("source:\n  kind: file\n  path: \"-\"\n"), "source.path");
+        assert_eq!(invalid_key("source:\n  kind: netlink\n  path: /x\n"), "source.path");
+        assert_eq!(invalid_key("source:\n  max_line_bytes: 100\n"), "source.max_line_bytes");
+        assert_eq!(invalid_key("source:\n  poll_interval_ms: 0\n"), "source.poll_interval_ms");
+        assert_eq!(invalid_key("source:\n  kind: netlink-coexist\nkernel:\n  rules: /r\n"), "kernel.rules");
+        assert_eq!(invalid_key("source:\n  kind: plugin\n  take_over: true\n"), "source.take_over");
+        assert_eq!(invalid_key("kernel:\n  backlog_limit: 0\n"), "kernel.backlog_limit");
+        assert_eq!(invalid_key("filters:\n  default: maybe\n"), "filters.default");
+        assert_eq!(invalid_key("filters:\n  rules: [\"keep\", \"frob x=1\"]\n"), "filters.rules[1]");
+        assert_eq!(invalid_key("metrics:\n  listen: \"127.0.0.1\"\n"), "metrics.listen");
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_syntax_errors_naming_them() {
+        for (yaml, word) in [("sourc:\n  kind: netlink\n", "sourc"), ("source:\n  kind: kafka\n", "kafka"), ("kernel:\n  backlog_limit: lots\n", "lots")] {
+            match Config::from_yaml("t.yaml", yaml) {
+                Err(ConfigError::Syntax { file, message }) => {
+                    assert_eq!(file, "t.yaml");
+                    assert!(message.contains(word), "{yaml:?}: {message}");
+                }
+                other => panic!("{yaml:?}: {other:?}"),
+            }
+        }
+        assert_eq!(Config::from_yaml("t.yaml", "  \n"), Ok(Config::default()));
+    }
+}

@@ -361,3 +361,102 @@ impl render::IdNames for Names<'_> {
         self.users?.group(gid).map(Cow::Borrowed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assemble::{Assembler, Config};
+    use enrich::FakeHost;
+
+    const DOCKER_ID: &str = "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c";
+
+    fn host() -> FakeHost {
+        let h = FakeHost::new();
+        h.set_file("/proc/sys/kernel/random/boot_id", "47ed4556-1efd-434c-a9cc-642707941c65\n");
+        h.set_file("/proc/sys/kernel/random/uuid", "813cbd27-c6ee-46df-a82a-381893ba12f4\n");
+        h.set_file("/proc/sys/kernel/hostname", "web-01\n");
+        h.set_file("/proc/stat", "cpu 1 2 3\nbtime 1795240000\n");
+        h.set_file("/proc/100/stat", "100 (bash) S 1 100 100 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5000 0 0\n");
+        h.set_link("/proc/100/exe", "/usr/bin/bash");
+        h.set_file("/proc/100/cmdline", "bash\0-l\0");
+        h.set_file("/proc/200/cgroup", format!("0::/system.slice/docker-{DOCKER_ID}.scope\n"));
+        for (kind, n) in container::NAMESPACE_KINDS.iter().zip(4026531830u64..) {
+            h.set_link(format!("/proc/200/ns/{kind}"), format!("{kind}:[{n}]"));
+        }
+        h
+    }
+
+    fn event(lines: &[&str]) -> Event {
+        let mut a = Assembler::new(Config::default());
+        let mut out: Vec<Event> = Vec::new();
+        for l in lines {
+            a.push(&parse::parse_line(l.as_bytes()).expect("frames"), &mut out);
+        }
+        a.finish_all(&mut out);
+        out.remove(0)
+    }
+
+    fn member(e: &mut Enricher, event: &Event) -> String {
+        let summary = assemble::summary::summarize(event);
+        e.observe(event, summary.as_ref());
+        let mut out = Vec::new();
+        e.write_member(summary.as_ref(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn parents_containers_and_namespaces_from_the_host() {
+        let config = config::Enrichment { ancestry_depth: 2, ..config::Enrichment::default() };
+        let mut e = Enricher::start(&config, Box::new(host()), Path::new("/state"), 1_795_246_000);
+        let exec = event(&[
+            "type=SYSCALL msg=audit(1795246000.100:7): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=1 ppid=100 pid=200 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=3 comm=\"cat\" exe=\"/usr/bin/cat\" key=(null)",
+            "type=EXECVE msg=audit(1795246000.100:7): argc=2 a0=\"cat\" a1=\"/etc/hostname\"",
+            "type=EOE msg=audit(1795246000.100:7): ",
+        ]);
+        let host = r#""host":{"id":"813cbd27-c6ee-46df-a82a-381893ba12f4","name":"web-01","boot_id":"47ed4556-1efd-434c-a9cc-642707941c65"}"#;
+        let bash = r#"{"pid":100,"exe":"/usr/bin/bash","argv":["bash","-l"],"exec_time":"2026-11-21T05:47:30.000Z"}"#;
+        let container = format!(r#""container":{{"runtime":"docker","id":"{DOCKER_ID}","pod_uid":null}}"#);
+        let ns = r#""namespaces":{"mnt":4026531830,"pid":4026531831,"net":4026531832,"uts":4026531833,"ipc":4026531834,"user":4026531835,"cgroup":4026531836}"#;
+        assert_eq!(
+            member(&mut e, &exec),
+            format!(r#""enrichment":{{{host},"parent":{bash},"ancestry":[],{container},{ns}}}"#)
+        );
+        // A child of the cat that is gone from /proc before it is looked at: its parent is the
+        // cat, and it takes the cat's container and namespaces.
+        let child = event(&[
+            "type=SYSCALL msg=audit(1795246000.200:8): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=1 ppid=200 pid=300 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=3 comm=\"true\" exe=\"/usr/bin/true\" key=(null)",
+            "type=EXECVE msg=audit(1795246000.200:8): argc=1 a0=\"true\"",
+            "type=EOE msg=audit(1795246000.200:8): ",
+        ]);
+        let gone_before = e.counters().get(Counter::ProcGone);
+        let cat = r#"{"pid":200,"exe":"/usr/bin/cat","argv":["cat","/etc/hostname"],"exec_time":"2026-11-21T07:26:40.100Z"}"#;
+        assert_eq!(
+            member(&mut e, &child),
+            format!(r#""enrichment":{{{host},"parent":{cat},"ancestry":[{{"pid":100,"exe":"/usr/bin/bash"}}],{container},{ns}}}"#)
+        );
+        assert_eq!(e.counters().get(Counter::ProcGone), gone_before + 1);
+        // A process nobody knows: no parent (counted), the rest still there.
+        let stranger = event(&[
+            "type=SYSCALL msg=audit(1795246000.300:9): arch=c000003e syscall=2 success=yes exit=3 a0=1 a1=2 a2=3 a3=0 items=0 ppid=4000 pid=4001 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=3 comm=\"x\" exe=\"/x\" key=(null)",
+            "type=EOE msg=audit(1795246000.300:9): ",
+        ]);
+        let unknown_before = e.counters().get(Counter::ProcessUnknown);
+        assert_eq!(member(&mut e, &stranger), format!(r#""enrichment":{{{host}}}"#));
+        assert_eq!(e.counters().get(Counter::ProcessUnknown), unknown_before + 1);
+    }
+
+    #[test]
+    fn nothing_enabled_writes_nothing() {
+        let config = config::Enrichment {
+            processes: false,
+            containers: false,
+            namespaces: false,
+            users: false,
+            host: false,
+            ..config::Enrichment::default()
+        };
+        let mut e = Enricher::start(&config, Box::new(host()), Path::new("/state"), 0);
+        let ev = event(&["type=USER_LOGIN msg=audit(1795246000.300:9): pid=1 uid=0 msg='op=login acct=\"root\" res=success'"]);
+        assert_eq!(member(&mut e, &ev), "");
+    }
+}

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use netlink::rules;
 use netlink::{AuditSocket, IfHeld, Status};
 
 use crate::config::{Config, SourceKind};
@@ -27,6 +28,8 @@ use crate::metrics::Metrics;
 pub struct Changed {
     /// Auditing was off and the agent turned it on.
     pub enabled_before: Option<u32>,
+    /// The rules the rules file added, to delete at exit (`kernel.remove_rules_on_exit`).
+    pub added_rules: Option<rules::RuleFile>,
 }
 
 /// Opens the netlink source as configured. Own mode registers this process as the audit daemon
@@ -73,6 +76,9 @@ pub fn open_source(config: &Config) -> Result<(AuditSocket, Changed), String> {
                     ));
                 }
             }
+            if let Some(path) = &config.kernel.rules {
+                changed.added_rules = load_rules(&mut socket, path, &config.kernel)?;
+            }
             log::info(format_args!(
                 "registered as the audit daemon (pid {}); backlog_limit {}, backlog_wait_time {}",
                 std::process::id(),
@@ -85,9 +91,75 @@ pub fn open_source(config: &Config) -> Result<(AuditSocket, Changed), String> {
     }
 }
 
+/// Loads an auditctl-syntax rules file. Every line that fails is logged with file and line;
+/// without `ignore_rule_errors` the first failure stops the agent (rules loaded before it stay,
+/// as with auditctl). Returns the rules added, when they are to be removed at exit.
+fn load_rules(
+    socket: &mut AuditSocket,
+    path: &std::path::Path,
+    kernel: &crate::config::Kernel,
+) -> Result<Option<rules::RuleFile>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("kernel.rules {}: {e}", path.display()))?;
+    let name = path.display().to_string();
+    let (file, parse_errors) = rules::parse_rule_text_lossy(&name, &text, &rules::SystemResolver);
+    for e in &parse_errors {
+        log::error(format_args!("{e}"));
+    }
+    let ignore_errors = kernel.ignore_rule_errors || file.ignores_errors();
+    if !parse_errors.is_empty() && !ignore_errors {
+        return Err(format!(
+            "{name}: {} rule line(s) cannot be read (logged above); fix them or set kernel.ignore_rule_errors",
+            parse_errors.len()
+        ));
+    }
+    let options = rules::ApplyOptions {
+        ignore_errors,
+        allow_flush: kernel.allow_flush,
+    };
+    let report = match rules::apply(socket, &file, &options) {
+        Ok(report) => report,
+        Err(e) => {
+            return Err(format!(
+                "{}; {} rule(s) were added before it and stay loaded",
+                e.error,
+                e.report.count(&rules::Outcome::Added)
+            ))
+        }
+    };
+    for warning in &report.warnings {
+        log::warn(format_args!("{warning}"));
+    }
+    for e in &report.errors {
+        log::error(format_args!("{e}"));
+    }
+    log::info(format_args!(
+        "{name}: {} rules added, {} already present, {} failed, {} lines unreadable",
+        report.count(&rules::Outcome::Added),
+        report.count(&rules::Outcome::AlreadyPresent),
+        report.errors.len(),
+        parse_errors.len()
+    ));
+    Ok(kernel.remove_rules_on_exit.then(|| report.added_rules()))
+}
+
 /// Puts back what own mode changed (the registration itself is handed back when the source's
 /// socket is dropped).
 pub fn restore(changed: &Changed) {
+    if let Some(added) = &changed.added_rules {
+        match AuditSocket::open() {
+            Ok(mut s) => {
+                let report = rules::remove(&mut s, added);
+                log::info(format_args!(
+                    "removed {} rule(s) the rules file added",
+                    report.count(&rules::Outcome::Deleted)
+                ));
+                for e in &report.errors {
+                    log::warn(format_args!("{e}"));
+                }
+            }
+            Err(e) => log::warn(format_args!("cannot remove the rules the agent added: {e}")),
+        }
+    }
     if let Some(enabled) = changed.enabled_before {
         match AuditSocket::open().and_then(|mut s| s.set_enabled(enabled)) {
             Ok(()) => log::info(format_args!("auditing turned off again, as it was found")),

@@ -42,22 +42,43 @@ fn append(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).expect("append");
 }
 
+/// A running agent, killed when dropped (a failing test leaves none behind).
+struct Agent(Option<Child>);
+
+impl Agent {
+    fn kill_9(&mut self) {
+        let mut child = self.0.take().expect("running");
+        child.kill().expect("kill -9");
+        child.wait().expect("reap");
+    }
+
+    fn terminate(&mut self) {
+        let child = self.0.take().expect("running");
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = child.wait_with_output().expect("wait for the agent").status;
+        assert!(status.success(), "agent failed: {status}");
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts the agent; its log goes to `log`.
-fn agent(args: &[&str], log: &Path) -> Child {
-    Command::new(BIN)
+fn agent(args: &[&str], log: &Path) -> Agent {
+    Agent(Some(Command::new(BIN)
         .arg("agent")
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(File::create(log).expect("agent log"))
         .spawn()
-        .expect("start the agent")
-}
-
-fn terminate(child: Child) {
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait_with_output().expect("wait for the agent").status;
-    assert!(status.success(), "agent failed: {status}");
+        .expect("start the agent")))
 }
 
 /// The complete JSON lines of the output (the agent may be writing the last one).
@@ -126,11 +147,10 @@ fn file_source_survives_rotation_and_kill_9_with_every_event_once() {
     write(300);
     std::thread::sleep(Duration::from_millis(300));
     let mut child = child;
-    child.kill().expect("kill -9");
-    child.wait().expect("reap");
+    child.kill_9();
     write(500);
 
-    let child = agent(&args, &dir.join("agent-2.log"));
+    let mut child = agent(&args, &dir.join("agent-2.log"));
     write(300);
     wait_for("the events after the restart", Duration::from_secs(20), || {
         serial_counts(&out).keys().next_back().copied() >= Some(next.get() - 2)
@@ -143,7 +163,7 @@ fn file_source_survives_rotation_and_kill_9_with_every_event_once() {
     write(remaining);
     wait_for("every event", Duration::from_secs(30), || serial_counts(&out).len() as u64 == total);
     std::thread::sleep(Duration::from_millis(2500));
-    terminate(child);
+    child.terminate();
 
     let counts = serial_counts(&out);
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n != 1).collect();
