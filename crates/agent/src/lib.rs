@@ -49,7 +49,7 @@ use crate::resume::{ResumePoint, Tracker, CHECKPOINT_FILE};
 use crate::source::Feed;
 
 /// Chunks queued between the source and the pipeline.
-const QUEUE_CHUNKS: usize = 256;
+const QUEUE_CHUNKS: usize = 64;
 
 /// Why the agent could not run.
 #[derive(Debug, thiserror::Error)]

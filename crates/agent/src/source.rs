@@ -131,7 +131,7 @@ impl Feed {
 
 /// Records per chunk before it is sent.
 const CHUNK_ITEMS: usize = 512;
-/// The longest a record waits in a netlink chunk before the chunk is sent.
+/// The longest a record waits in a chunk (netlink, standard input) before the chunk is sent.
 const NETLINK_LINGER: Duration = Duration::from_millis(10);
 
 /// Reads the kernel: own mode (registered; `socket` is the registered socket) or coexist mode
@@ -234,9 +234,13 @@ pub fn run_follower(mut follower: Follower, feed: Feed, poll: Duration, go_audit
 /// Reads lines from standard input until it closes (auditd stops its plugins that way, or with
 /// SIGTERM). Lines longer than `max_line` are passed on in pieces marked [`LineEnd::Split`].
 pub fn run_stdin(feed: Feed, max_line: usize, go_audit: bool) {
-    let mut stdin = std::io::stdin().lock();
+    use std::os::fd::FromRawFd;
+    // Read the descriptor itself (no `Stdin` buffer), so `poll` tells the truth about what is left.
+    let mut stdin = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) });
     let mut buf = vec![0u8; 256 << 10];
     let mut partial: Vec<u8> = Vec::new();
+    let mut chunk = feed.chunk();
+    let mut first_at: Option<Instant> = None;
     let error = loop {
         let n = match stdin.read(&mut buf) {
             Ok(0) => break None,
@@ -249,7 +253,6 @@ pub fn run_stdin(feed: Feed, max_line: usize, go_audit: bool) {
             }
             Err(e) => break Some(format!("standard input: {e}")),
         };
-        let mut chunk = feed.chunk();
         let mut rest = &buf[..n];
         while let Some(at) = memchr::memchr(b'\n', rest) {
             push_line(&mut chunk, &mut partial, &rest[..at], LineEnd::Newline, max_line, go_audit);
@@ -260,19 +263,35 @@ pub fn run_stdin(feed: Feed, max_line: usize, go_audit: bool) {
             let piece: Vec<u8> = partial.drain(..max_line).collect();
             push_item(&mut chunk, &piece, LineEnd::Split, go_audit);
         }
-        if !chunk.items.is_empty() && !feed.send(chunk) {
+        // auditd's dispatcher writes record by record: gather what arrives within the linger
+        // into one chunk instead of waking the pipeline for every line.
+        let first = *first_at.get_or_insert_with(Instant::now);
+        let left = NETLINK_LINGER.saturating_sub(first.elapsed());
+        if chunk.items.len() < CHUNK_ITEMS && !left.is_zero() && readable_within(0, left) {
+            continue;
+        }
+        if !chunk.items.is_empty() && !feed.send(std::mem::replace(&mut chunk, feed.chunk())) {
             return;
         }
+        first_at = None;
         if feed.stopping() {
             break None;
         }
     };
     if !partial.is_empty() {
-        let mut chunk = feed.chunk();
         push_item(&mut chunk, &partial, LineEnd::Truncated, go_audit);
+    }
+    if !chunk.items.is_empty() {
         feed.send(chunk);
     }
     feed.end(error);
+}
+
+/// Tells whether `fd` has data (or end of file) within `wait`.
+fn readable_within(fd: i32, wait: Duration) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX).max(1);
+    unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
 }
 
 fn push_line(chunk: &mut Chunk, partial: &mut Vec<u8>, tail: &[u8], end: LineEnd, max: usize, go_audit: bool) {
