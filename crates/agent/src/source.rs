@@ -136,48 +136,85 @@ const NETLINK_LINGER: Duration = Duration::from_millis(10);
 
 /// Reads the kernel: own mode (registered; `socket` is the registered socket) or coexist mode
 /// (multicast). Runs until stopped or a fatal socket error. Overruns are counted in `overruns`.
+///
+/// The kernel sends one datagram per record. Waking up for each would cost a context switch per
+/// record; instead the thread waits for the first record of a batch, sleeps [`NETLINK_LINGER`]
+/// while the socket buffer gathers the rest (the buffer, not the kernel's backlog: the kernel has
+/// already handed them over), then drains the socket without blocking.
 pub fn run_netlink(mut socket: AuditSocket, feed: Feed, overruns: Arc<AtomicU64>) {
     let mut buf = vec![0u8; 64 << 10];
-    if let Err(e) = socket.set_read_timeout(Some(NETLINK_LINGER)) {
+    if let Err(e) = socket.set_read_timeout(Some(Duration::from_millis(100))) {
         feed.end(Some(format!("netlink: {e}")));
         return;
     }
     let mut chunk = feed.chunk();
-    let mut first_at: Option<Instant> = None;
-    let error = loop {
-        if feed.stopping() {
-            break None;
-        }
-        match socket.recv(&mut buf) {
-            Ok(messages) => {
-                for (record_type, payload) in messages {
-                    let bytes = chunk.push_bytes(payload);
-                    chunk.items.push(Item::Netlink { record_type: record_type.0, bytes });
-                }
-                first_at.get_or_insert_with(Instant::now);
-            }
-            Err(e) if e.is_timeout() => {}
-            Err(netlink::Error::Overrun) => {
-                let n = overruns.fetch_add(1, Ordering::Relaxed) + 1;
-                log::warn(format_args!(
-                    "netlink receive buffer overrun #{n}: the kernel dropped records for this socket (raise source.receive_buffer)"
-                ));
-            }
-            Err(e) if e.is_retryable() => {}
-            Err(e) => break Some(format!("netlink: {e}")),
-        }
-        let due = first_at.is_some_and(|t| t.elapsed() >= NETLINK_LINGER);
-        if !chunk.items.is_empty() && (chunk.items.len() >= CHUNK_ITEMS || due) {
-            if !feed.send(std::mem::replace(&mut chunk, feed.chunk())) {
-                return;
-            }
-            first_at = None;
-        }
+    let overrun = |overruns: &AtomicU64| {
+        let n = overruns.fetch_add(1, Ordering::Relaxed) + 1;
+        log::warn(format_args!(
+            "netlink receive buffer overrun #{n}: the kernel dropped records for this socket (raise source.receive_buffer)"
+        ));
     };
-    if !chunk.items.is_empty() {
-        feed.send(chunk);
+    let mut error = None;
+    while !feed.stopping() {
+        match socket.recv(&mut buf) {
+            Ok(messages) => push_messages(&mut chunk, messages),
+            Err(netlink::Error::Overrun) => overrun(&overruns),
+            Err(e) if e.is_retryable() => continue,
+            Err(e) => {
+                error = Some(format!("netlink: {e}"));
+                break;
+            }
+        }
+        std::thread::sleep(NETLINK_LINGER);
+        match drain(&mut socket, &mut buf, &mut chunk, &feed, &overruns, &overrun) {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    // What the kernel already handed over is read before ending.
+    if error.is_none() && drain(&mut socket, &mut buf, &mut chunk, &feed, &overruns, &overrun) == Ok(false) {
+        return;
     }
     feed.end(error);
+}
+
+/// Reads every datagram waiting on the socket into chunks and sends them; returns false when
+/// the pipeline is gone.
+fn drain(
+    socket: &mut AuditSocket,
+    buf: &mut [u8],
+    chunk: &mut Chunk,
+    feed: &Feed,
+    overruns: &AtomicU64,
+    overrun: &dyn Fn(&AtomicU64),
+) -> Result<bool, String> {
+    loop {
+        if chunk.items.len() >= CHUNK_ITEMS && !feed.send(std::mem::replace(chunk, feed.chunk())) {
+            return Ok(false);
+        }
+        match socket.try_recv(buf) {
+            Ok(Some(messages)) => push_messages(chunk, messages),
+            Ok(None) => break,
+            Err(netlink::Error::Overrun) => overrun(overruns),
+            Err(e) if e.is_retryable() => break,
+            Err(e) => return Err(format!("netlink: {e}")),
+        }
+    }
+    if !chunk.items.is_empty() && !feed.send(std::mem::replace(chunk, feed.chunk())) {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+fn push_messages(chunk: &mut Chunk, messages: netlink::Messages<'_>) {
+    for (record_type, payload) in messages {
+        let bytes = chunk.push_bytes(payload);
+        chunk.items.push(Item::Netlink { record_type: record_type.0, bytes });
+    }
 }
 
 /// Follows a file: `go_audit` says whether its lines are go-audit JSON.

@@ -312,6 +312,21 @@ impl AuditSocket {
     /// timeout; a timeout is a retryable [`Error::Io`] ([`Error::is_timeout`]). Datagrams from
     /// anyone but the kernel are ignored.
     pub fn recv<'b>(&mut self, buf: &'b mut [u8]) -> Result<Messages<'b>, Error> {
+        self.recv_with(buf, 0)
+    }
+
+    /// Like [`AuditSocket::recv`], but returns at once: `Ok(None)` when no datagram is waiting.
+    /// A collector that sleeps a few milliseconds and then drains the socket with this wakes up
+    /// once per batch instead of once per record.
+    pub fn try_recv<'b>(&mut self, buf: &'b mut [u8]) -> Result<Option<Messages<'b>>, Error> {
+        match self.recv_with(buf, libc::MSG_DONTWAIT) {
+            Ok(messages) => Ok(Some(messages)),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn recv_with<'b>(&mut self, buf: &'b mut [u8], flags: i32) -> Result<Messages<'b>, Error> {
         if let Some((kind, payload)) = self.stash.pop_front() {
             let n = NLMSG_HDRLEN + payload.len();
             if n > buf.len() {
@@ -331,7 +346,7 @@ impl AuditSocket {
             buf[NLMSG_HDRLEN..n].copy_from_slice(&payload[..n - NLMSG_HDRLEN]);
             return Ok(Messages::new(&buf[..n]));
         }
-        let n = recv_from_kernel(self.fd.as_raw_fd(), buf, "recv")?;
+        let n = recv_from_kernel(self.fd.as_raw_fd(), buf, flags, "recv")?;
         Ok(Messages::new(&buf[..n]))
     }
 
@@ -411,7 +426,7 @@ impl AuditSocket {
             if ready == 0 {
                 return Err(Error::NoReply { op });
             }
-            let n = match recv_from_kernel(self.fd.as_raw_fd(), &mut self.reply_buf, op) {
+            let n = match recv_from_kernel(self.fd.as_raw_fd(), &mut self.reply_buf, 0, op) {
                 Ok(n) => n,
                 Err(e) if e.is_timeout() => continue,
                 Err(e) => return Err(e),
@@ -491,7 +506,7 @@ fn sockaddr(groups: u32) -> libc::sockaddr_nl {
 }
 
 /// Receives one datagram sent by the kernel (port id 0), skipping any other sender's.
-fn recv_from_kernel(fd: RawFd, buf: &mut [u8], op: &'static str) -> Result<usize, Error> {
+fn recv_from_kernel(fd: RawFd, buf: &mut [u8], flags: i32, op: &'static str) -> Result<usize, Error> {
     loop {
         let mut from = sockaddr(0);
         let mut from_len = mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
@@ -500,7 +515,7 @@ fn recv_from_kernel(fd: RawFd, buf: &mut [u8], op: &'static str) -> Result<usize
                 fd,
                 buf.as_mut_ptr().cast(),
                 buf.len(),
-                0,
+                flags,
                 (&mut from as *mut libc::sockaddr_nl).cast(),
                 &mut from_len,
             )
