@@ -187,27 +187,14 @@ impl Pipeline {
                         Err(e) => self.diagnostic(e.kind.as_str(), None, None, payload),
                     }
                 }
-                Item::Line { bytes, end, position } => {
+                Item::Line { bytes, end, position, go_audit } => {
                     let line = chunk.bytes(bytes);
                     self.counts.lines += 1;
                     let continued = std::mem::replace(&mut self.in_long_line, *end == LineEnd::Split);
                     match end {
                         LineEnd::Newline if continued => self.diagnostic("line_too_long", None, *position, line),
+                        LineEnd::Newline if *go_audit => self.go_audit_line(line, *position),
                         LineEnd::Newline => self.line(line, *position),
-                        LineEnd::Split => self.diagnostic("line_too_long", None, *position, line),
-                        LineEnd::Truncated => self.diagnostic(DiagnosticKind::Truncated.as_str(), None, *position, line),
-                    }
-                    if let Some(t) = self.tracker.as_mut() {
-                        t.line_done(*position);
-                    }
-                }
-                Item::GoAudit { bytes, end, position } => {
-                    let line = chunk.bytes(bytes);
-                    self.counts.lines += 1;
-                    let continued = std::mem::replace(&mut self.in_long_line, *end == LineEnd::Split);
-                    match end {
-                        LineEnd::Newline if continued => self.diagnostic("line_too_long", None, *position, line),
-                        LineEnd::Newline => self.go_audit_line(line, *position),
                         LineEnd::Split => self.diagnostic("line_too_long", None, *position, line),
                         LineEnd::Truncated => self.diagnostic(DiagnosticKind::Truncated.as_str(), None, *position, line),
                     }

@@ -37,17 +37,13 @@ pub enum LineEnd {
 pub enum Item {
     /// A netlink message: record type and payload.
     Netlink { record_type: u32, bytes: Range<usize> },
-    /// A log line; `position` is where it ends (file source), for the checkpoint.
+    /// A line; `position` is where it ends (file source), for the checkpoint. `go_audit`: a
+    /// go-audit JSON line, converted by the pipeline (it owns the diagnostics), not an audit line.
     Line {
         bytes: Range<usize>,
         end: LineEnd,
         position: Option<Checkpoint>,
-    },
-    /// A go-audit JSON line: converted by the pipeline (it owns the diagnostics).
-    GoAudit {
-        bytes: Range<usize>,
-        end: LineEnd,
-        position: Option<Checkpoint>,
+        go_audit: bool,
     },
     /// Reading moved on without a line (next file, truncation): the position to checkpoint.
     Moved(Checkpoint),
@@ -244,11 +240,7 @@ pub fn run_follower(mut follower: Follower, feed: Feed, poll: Duration, go_audit
                 Ending::Truncated => LineEnd::Truncated,
             };
             let position = Some(line.position);
-            chunk.items.push(if go_audit {
-                Item::GoAudit { bytes, end, position }
-            } else {
-                Item::Line { bytes, end, position }
-            });
+            chunk.items.push(Item::Line { bytes, end, position, go_audit });
             last = Some(line.position);
             if chunk.items.len() >= CHUNK_ITEMS * 4 {
                 if !feed.send(std::mem::replace(&mut chunk, feed.chunk())) {
@@ -348,9 +340,5 @@ fn push_line(chunk: &mut Chunk, partial: &mut Vec<u8>, tail: &[u8], end: LineEnd
 
 fn push_item(chunk: &mut Chunk, line: &[u8], end: LineEnd, go_audit: bool) {
     let bytes = chunk.push_bytes(line);
-    chunk.items.push(if go_audit {
-        Item::GoAudit { bytes, end, position: None }
-    } else {
-        Item::Line { bytes, end, position: None }
-    });
+    chunk.items.push(Item::Line { bytes, end, position: None, go_audit });
 }

@@ -176,6 +176,22 @@ fn file_source_survives_rotation_and_kill_9_with_every_event_once() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// Runs the agent with `source` reading `input` on standard input to its end; returns the
+/// `--stats` object.
+fn run_on_stdin(source: &str, input: &Path, out: &Path, dir: &Path) -> Value {
+    let output = Command::new(BIN)
+        .args(["agent", "--quiet", "--stats", "--source", source, "--output"])
+        .arg(out)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .stdin(File::open(input).unwrap())
+        .output()
+        .expect("run the agent");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    serde_json::from_str(stderr.lines().last().expect("the stats line")).expect("stats JSON")
+}
+
 #[test]
 fn damaged_input_is_kept_as_diagnostics_and_the_stream_goes_on() {
     let dir = temp_dir("damaged");
@@ -192,15 +208,7 @@ fn damaged_input_is_kept_as_diagnostics_and_the_stream_goes_on() {
     fs::write(&log, &bytes).unwrap();
 
     // The plugin source reads standard input: here it ends, so the torn line is final.
-    let output = Command::new(BIN)
-        .args(["agent", "--quiet", "--stats", "--source", "plugin", "--output"])
-        .arg(&out)
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .stdin(File::open(&log).unwrap())
-        .output()
-        .expect("run the agent");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stats = run_on_stdin("plugin", &log, &out, &dir);
     let values = lines(&out);
     let events: Vec<String> = values
         .iter()
@@ -221,7 +229,6 @@ fn damaged_input_is_kept_as_diagnostics_and_the_stream_goes_on() {
     // The raw bytes are all there: the 10 MB line's pieces add up to it.
     let long: usize = diagnostics.iter().filter(|(k, _)| k == "line_too_long").map(|(_, n)| n).sum();
     assert_eq!(long, "type=SYSCALL msg=audit(1795246000.002:2): ".len() + (10 << 20));
-    let stats: Value = serde_json::from_str(String::from_utf8_lossy(&output.stderr).lines().last().unwrap()).unwrap();
     assert_eq!(stats["events_written"], 2);
     assert_eq!(stats["diagnostics"], serde_json::json!({"line_too_long": 11, "no_record_type": 2, "truncated": 1}));
     assert_eq!(stats["records"], 12, "the six records of events 1 and 3, none of the damage");
@@ -238,15 +245,7 @@ fn go_audit_lines_become_events() {
     let log = dir.join("go-audit.log");
     fs::write(&log, &input).unwrap();
     let out = dir.join("events.json");
-    let output = Command::new(BIN)
-        .args(["agent", "--quiet", "--stats", "--source", "go-audit:-", "--output"])
-        .arg(&out)
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .stdin(File::open(&log).unwrap())
-        .output()
-        .expect("run the agent");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    run_on_stdin("go-audit:-", &log, &out, &dir);
     let got: Vec<String> = lines(&out)
         .iter()
         .map(|v| match v.get("diagnostic") {

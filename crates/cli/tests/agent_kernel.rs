@@ -291,6 +291,23 @@ fn serial_in_auditd_log(log: &Path, marker: &str) -> Option<u64> {
     id.split(':').nth(1)?.parse().ok()
 }
 
+/// Adds the test's rule (key `auditmesh-test-agent-NAME-PID`) with auditctl, as an operator
+/// would beside auditd, runs the marker under it, waits for auditd to log it and deletes the
+/// rule. Returns the key and the marker.
+fn exec_under_a_rule(name: &str, auditd_log: &Path) -> (String, String) {
+    let key = format!("auditmesh-test-agent-{name}-{}", std::process::id());
+    let auditctl = |line: String| {
+        let out = Command::new("auditctl").args(line.split(' ')).output().unwrap();
+        assert!(out.status.success(), "auditctl {line}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    auditctl(rule_line(&key));
+    let marker = format!("auditmesh-marker-{name}-{}", std::process::id());
+    run_marker(&marker);
+    wait_for("auditd's record", Duration::from_secs(10), || serial_in_auditd_log(auditd_log, &marker).is_some());
+    auditctl(rule_line(&key).replacen("-a", "-d", 1));
+    (key, marker)
+}
+
 #[test]
 fn coexist_mode_reads_the_events_auditd_logs() {
     let _turn = support::begin();
@@ -307,15 +324,8 @@ fn coexist_mode_reads_the_events_auditd_logs() {
     wait_for("the agent to start", Duration::from_secs(15), || {
         fs::read_to_string(dir.join("agent.log")).unwrap_or_default().contains("info: started: source netlink-coexist")
     });
-    let key = format!("auditmesh-test-agent-coexist-{}", std::process::id());
-    let add = Command::new("auditctl").args(rule_line(&key).split(' ')).output().unwrap();
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
-    let marker = format!("auditmesh-marker-coexist-{}", std::process::id());
-    run_marker(&marker);
+    let (key, marker) = exec_under_a_rule("coexist", &auditd_log);
     wait_for("the agent's event", Duration::from_secs(10), || !with_key(&events(&out), &key).is_empty());
-    wait_for("auditd's record", Duration::from_secs(10), || serial_in_auditd_log(&auditd_log, &marker).is_some());
-    let del = Command::new("auditctl").args(rule_line(&key).replacen("-a", "-d", 1).split(' ')).output().unwrap();
-    assert!(del.status.success(), "{}", String::from_utf8_lossy(&del.stderr));
 
     let all = events(&out);
     let mine = with_key(&all, &key);
@@ -360,14 +370,7 @@ fn plugin_mode_under_the_auditd_dispatcher() {
     fs::set_permissions(&plugin_conf, fs::Permissions::from_mode(0o640)).unwrap();
     let (mut auditd, auditd_log) = start_auditd(&dir);
 
-    let key = format!("auditmesh-test-agent-plugin-{}", std::process::id());
-    let add = Command::new("auditctl").args(rule_line(&key).split(' ')).output().unwrap();
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
-    let marker = format!("auditmesh-marker-plugin-{}", std::process::id());
-    run_marker(&marker);
-    wait_for("auditd's record", Duration::from_secs(10), || serial_in_auditd_log(&auditd_log, &marker).is_some());
-    let del = Command::new("auditctl").args(rule_line(&key).replacen("-a", "-d", 1).split(' ')).output().unwrap();
-    assert!(del.status.success(), "{}", String::from_utf8_lossy(&del.stderr));
+    let (key, marker) = exec_under_a_rule("plugin", &auditd_log);
     wait_for("the plugin's event", Duration::from_secs(10), || !with_key(&events(&out), &key).is_empty());
     // Stopping auditd stops its plugin (SIGTERM, then its standard input closes).
     assert!(auditd.stop().success());
