@@ -11,8 +11,11 @@
 #     runs `apt-get download sudo` (network) for workloads that need it; ours do not use it.
 #   - no system auditd running (the kernel accepts one audit daemon; capture.sh starts its own).
 #
-# Workloads are scripts/workloads/<name>.sh, listed in `captures` below. Every workload is captured in ENRICHED format with
-# node=web-01 into fixtures/kernel/<name>-enriched/; exec-basic is also captured in RAW format
+# Workloads are scripts/workloads/<name>.sh, listed in `captures` below. A workload that needs
+# more rules than capture.sh's defaults has them in scripts/workloads/<name>.rules (one auditctl
+# rule a line, given to capture.sh as EXTRA_RULES). Every workload is captured in ENRICHED format with
+# node=web-01 into fixtures/kernel/<name>-enriched/, except pidreuse (RAW, without node=, to keep
+# 2,000 processes small); exec-basic is also captured in RAW format
 # without node= into fixtures/kernel/exec-basic-raw/. Each folder gets audit.log and the
 # audit.rules given to auditctl -R and rules.loaded.txt (`auditctl -l` after loading: what
 # the kernel actually had; a rule whose watched folder does not exist, e.g. /etc/sudoers.d
@@ -65,6 +68,9 @@ enabled0=$(status_field enabled)
 failure0=$(status_field failure) rate0=$(status_field rate_limit)
 backlog0=$(status_field backlog_limit) wait0=$(status_field backlog_wait_time)
 srv_existed=no; [ -e /srv/amwork ] && srv_existed=yes
+# capture.sh's default rules end with a watch on /etc/sudoers.d; without that folder auditctl -R
+# stops there and a workload's extra rules (appended after it) would never load
+sudoers_existed=no; [ -e /etc/sudoers.d ] && sudoers_existed=yes
 
 restore() {
   auditctl -D >/dev/null 2>&1 || true
@@ -74,6 +80,7 @@ restore() {
   auditctl -b "$backlog0" >/dev/null 2>&1 || true
   auditctl --backlog_wait_time "$wait0" >/dev/null 2>&1 || true
   [ "$srv_existed" = yes ] || rm -rf /srv/amwork
+  [ "$sudoers_existed" = yes ] || rmdir /etc/sudoers.d 2>/dev/null || true
   rm -rf "$stage"
 }
 trap restore EXIT
@@ -83,7 +90,7 @@ rm -rf "$stage"
 mkdir -m 700 "$stage"
 mkdir "$stage/tools" "$stage/wl" "$stage/out"
 for f in "${tool_files[@]}"; do cp "$tools/$f" "$stage/tools/"; done
-cp "$wl_dir"/*.sh "$stage/wl/"
+cp "$wl_dir"/*.sh "$wl_dir"/*.rules "$stage/wl/"
 
 # name  format  node  output-folder
 captures=(
@@ -92,6 +99,8 @@ captures=(
   "net        ENRICHED web-01 net-enriched"
   "longargs   ENRICHED web-01 longargs-enriched"
   "ia32       ENRICHED web-01 ia32-enriched"
+  "provenance ENRICHED web-01 provenance-enriched"
+  "pidreuse   RAW      NONE   pidreuse-raw"
 )
 want=("$@")
 for c in "${captures[@]}"; do
@@ -101,7 +110,9 @@ for c in "${captures[@]}"; do
   [ -f "$stage/wl/$name.sh" ] || { echo "capture-fixtures: no workload scripts/workloads/$name.sh" >&2; exit 1; }
   rm -rf "${stage:?}/out/$folder"
   # relative arguments from the staging dir: this command line is recorded in the log
-  (cd "$stage" && bash tools/capture.sh "out/$folder" "$format" "$node" "wl/$name.sh")
+  extra=
+  if [ -f "$stage/wl/$name.rules" ]; then extra=wl/$name.rules; mkdir -p /etc/sudoers.d; fi
+  (cd "$stage" && EXTRA_RULES=$extra bash tools/capture.sh "out/$folder" "$format" "$node" "wl/$name.sh")
   res=$stage/out/$folder
   lost=$(awk '$1 == "lost" { print $2 }' "$res/status.after.txt")
   [ "$lost" = 0 ] || echo "capture-fixtures: WARNING: $folder: kernel reports lost=$lost" >&2
