@@ -297,14 +297,16 @@ impl Pipeline {
             }
             let summary = assemble::summary::summarize(&event);
             self.enricher.observe(&event, summary.as_ref());
-            let decision = self.filter.decide(&event);
+            // Without rules every event is kept: no need to track lineage.
+            let kept = self.filter.set().rules.is_empty() && self.filter.set().default == filter::Action::Keep
+                || self.filter.decide(&event).is_kept();
             if let Some(t) = self.tracker.as_mut() {
                 if !t.complete(EventKey::new(event.node(), event.id)) {
                     *self.counts.dropped.entry("already_written").or_default() += 1;
                     continue;
                 }
             }
-            if !decision.is_kept() {
+            if !kept {
                 *self.counts.dropped.entry("filter").or_default() += 1;
                 continue;
             }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use follow::{Checkpoint, Ending, Follower, Notice};
-use netlink::AuditSocket;
+use netlink::{AuditSocket, RecvBatch};
 
 use crate::log;
 
@@ -136,9 +136,11 @@ const NETLINK_LINGER: Duration = Duration::from_millis(10);
 /// The kernel sends one datagram per record. Waking up for each would cost a context switch per
 /// record; instead the thread waits for the first record of a batch, sleeps [`NETLINK_LINGER`]
 /// while the socket buffer gathers the rest (the buffer, not the kernel's backlog: the kernel has
-/// already handed them over), then drains the socket without blocking.
+/// already handed them over), then drains the socket without blocking, 64 datagrams per
+/// `recvmmsg`.
 pub fn run_netlink(mut socket: AuditSocket, feed: Feed, overruns: Arc<AtomicU64>) {
     let mut buf = vec![0u8; 64 << 10];
+    let mut batch = RecvBatch::new(64);
     if let Err(e) = socket.set_read_timeout(Some(Duration::from_millis(100))) {
         feed.end(Some(format!("netlink: {e}")));
         return;
@@ -162,7 +164,7 @@ pub fn run_netlink(mut socket: AuditSocket, feed: Feed, overruns: Arc<AtomicU64>
             }
         }
         std::thread::sleep(NETLINK_LINGER);
-        match drain(&mut socket, &mut buf, &mut chunk, &feed, &overruns, &overrun) {
+        match drain(&mut socket, &mut batch, &mut chunk, &feed, &overruns, &overrun) {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => {
@@ -172,7 +174,7 @@ pub fn run_netlink(mut socket: AuditSocket, feed: Feed, overruns: Arc<AtomicU64>
         }
     }
     // What the kernel already handed over is read before ending.
-    if error.is_none() && drain(&mut socket, &mut buf, &mut chunk, &feed, &overruns, &overrun) == Ok(false) {
+    if error.is_none() && drain(&mut socket, &mut batch, &mut chunk, &feed, &overruns, &overrun) == Ok(false) {
         return;
     }
     feed.end(error);
@@ -182,7 +184,7 @@ pub fn run_netlink(mut socket: AuditSocket, feed: Feed, overruns: Arc<AtomicU64>
 /// the pipeline is gone.
 fn drain(
     socket: &mut AuditSocket,
-    buf: &mut [u8],
+    batch: &mut RecvBatch,
     chunk: &mut Chunk,
     feed: &Feed,
     overruns: &AtomicU64,
@@ -192,9 +194,13 @@ fn drain(
         if chunk.items.len() >= CHUNK_ITEMS && !feed.send(std::mem::replace(chunk, feed.chunk())) {
             return Ok(false);
         }
-        match socket.try_recv(buf) {
-            Ok(Some(messages)) => push_messages(chunk, messages),
-            Ok(None) => break,
+        match socket.try_recv_batch(batch) {
+            Ok(0) => break,
+            Ok(_) => {
+                for messages in batch.datagrams() {
+                    push_messages(chunk, messages);
+                }
+            }
             Err(netlink::Error::Overrun) => overrun(overruns),
             Err(e) if e.is_retryable() => break,
             Err(e) => return Err(format!("netlink: {e}")),

@@ -21,5 +21,5 @@ mod status;
 
 pub use error::Error;
 pub use message::{Messages, NLMSG_HDRLEN};
-pub use socket::{AuditSocket, IfHeld};
+pub use socket::{AuditSocket, IfHeld, RecvBatch};
 pub use status::Status;

@@ -29,6 +29,36 @@ const REPLY_TIMEOUT_MS: i32 = 5_000;
 /// size; `PATH_MAX` paths fit).
 const REPLY_BUF_LEN: usize = 64 << 10;
 
+/// Room for the datagrams of one [`AuditSocket::try_recv_batch`] call, reused from call to call.
+#[derive(Debug)]
+pub struct RecvBatch {
+    buf: Vec<u8>,
+    lens: Vec<usize>,
+}
+
+impl RecvBatch {
+    /// Bytes per datagram: a record is at most 8970 bytes (`MAX_AUDIT_MESSAGE_LENGTH`) plus its
+    /// netlink header.
+    pub const SLOT: usize = 9 << 10;
+
+    /// Returns room for `slots` datagrams (at least 1).
+    pub fn new(slots: usize) -> RecvBatch {
+        RecvBatch { buf: vec![0; slots.max(1) * RecvBatch::SLOT], lens: Vec::new() }
+    }
+
+    fn slots(&self) -> usize {
+        self.buf.len() / RecvBatch::SLOT
+    }
+
+    /// Returns the messages of each datagram of the last call, in arrival order.
+    pub fn datagrams(&self) -> impl Iterator<Item = Messages<'_>> + '_ {
+        self.buf
+            .chunks_exact(RecvBatch::SLOT)
+            .zip(&self.lens)
+            .map(|(slot, &len)| Messages::new(&slot[..len]))
+    }
+}
+
 /// What [`AuditSocket::set_pid`] does when another process is registered as the audit daemon.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IfHeld {
@@ -326,28 +356,86 @@ impl AuditSocket {
         }
     }
 
-    fn recv_with<'b>(&mut self, buf: &'b mut [u8], flags: i32) -> Result<Messages<'b>, Error> {
-        if let Some((kind, payload)) = self.stash.pop_front() {
-            let n = NLMSG_HDRLEN + payload.len();
-            if n > buf.len() {
-                return Err(Error::Truncated {
-                    len: n,
-                    buf: buf.len(),
-                });
-            }
-            let header = Header {
-                len: n as u32,
-                kind,
-                flags: 0,
-                seq: 0,
-                pid: 0,
+    /// Reads every datagram waiting, up to the batch's slots, with one `recvmmsg` call and
+    /// without blocking. Returns how many datagrams the batch holds (0: none was waiting).
+    /// Datagrams from anyone but the kernel are dropped from the batch. Records stashed while a
+    /// request waited for its reply come first, one per call.
+    pub fn try_recv_batch(&mut self, batch: &mut RecvBatch) -> Result<usize, Error> {
+        batch.lens.clear();
+        if let Some(n) = self.unstash(&mut batch.buf[..RecvBatch::SLOT]) {
+            batch.lens.push(n?);
+            return Ok(1);
+        }
+        let slots = batch.slots();
+        let mut iovecs: Vec<libc::iovec> = batch
+            .buf
+            .chunks_exact_mut(RecvBatch::SLOT)
+            .map(|slot| libc::iovec { iov_base: slot.as_mut_ptr().cast(), iov_len: slot.len() })
+            .collect();
+        let mut names = vec![sockaddr(0); slots];
+        // SAFETY: mmsghdr is plain data; all zero is valid, and every pointer set below outlives
+        // the call.
+        let mut headers: Vec<libc::mmsghdr> = (0..slots).map(|_| unsafe { mem::zeroed() }).collect();
+        for (i, h) in headers.iter_mut().enumerate() {
+            h.msg_hdr.msg_iov = &mut iovecs[i];
+            h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_nl).cast();
+            h.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+        }
+        let n = unsafe {
+            libc::recvmmsg(
+                self.fd.as_raw_fd(),
+                headers.as_mut_ptr(),
+                slots as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            let e = Error::last_os("recvmmsg");
+            return match e {
+                Error::Io { ref source, .. } if source.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
+                e => Err(e),
             };
-            header.write(&mut buf[..NLMSG_HDRLEN]);
-            buf[NLMSG_HDRLEN..n].copy_from_slice(&payload[..n - NLMSG_HDRLEN]);
-            return Ok(Messages::new(&buf[..n]));
+        }
+        for (h, name) in headers.iter().zip(&names).take(n as usize) {
+            // A datagram cut to the slot (MSG_TRUNC) lost bytes: report it like `recv` does.
+            if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                return Err(Error::Truncated { len: h.msg_len as usize, buf: RecvBatch::SLOT });
+            }
+            batch.lens.push(if name.nl_pid == 0 { h.msg_len as usize } else { 0 });
+        }
+        Ok(batch.lens.len())
+    }
+
+    fn recv_with<'b>(&mut self, buf: &'b mut [u8], flags: i32) -> Result<Messages<'b>, Error> {
+        if let Some(n) = self.unstash(buf) {
+            return Ok(Messages::new(&buf[..n?]));
         }
         let n = recv_from_kernel(self.fd.as_raw_fd(), buf, flags, "recv")?;
         Ok(Messages::new(&buf[..n]))
+    }
+
+    /// Writes the oldest stashed record into `buf` as a datagram; returns its length.
+    fn unstash(&mut self, buf: &mut [u8]) -> Option<Result<usize, Error>> {
+        let (kind, payload) = self.stash.pop_front()?;
+        let n = NLMSG_HDRLEN + payload.len();
+        if n > buf.len() {
+            return Some(Err(Error::Truncated {
+                len: n,
+                buf: buf.len(),
+            }));
+        }
+        let header = Header {
+            len: n as u32,
+            kind,
+            flags: 0,
+            seq: 0,
+            pid: 0,
+        };
+        header.write(&mut buf[..NLMSG_HDRLEN]);
+        buf[NLMSG_HDRLEN..n].copy_from_slice(&payload[..n - NLMSG_HDRLEN]);
+        Some(Ok(n))
     }
 
     fn set(&mut self, op: &'static str, mask: u32, status: &Status) -> Result<(), Error> {
