@@ -2,8 +2,9 @@
 //! that does the work. Exit codes: 0 success, 1 runtime error (an input could not be read, the
 //! output could not be written), 2 usage error.
 //!
-//! Only the offline `parse` command exists so far; `agent`, `server` and the rest will join it.
+//! Commands: `parse` (offline logs to JSON events) and `agent` (the host collector).
 
+mod agent_command;
 mod batch;
 mod lines;
 mod parse_command;
@@ -30,6 +31,9 @@ enum Command {
     /// Turn audit logs into JSON events, one per line
     #[command(long_about = PARSE_ABOUT, after_help = PARSE_EXAMPLES)]
     Parse(ParseArgs),
+    /// Collect this host's audit events (netlink, audit.log, auditd plugin, go-audit) as JSON lines
+    #[command(long_about = agent_command::AGENT_ABOUT, after_help = agent_command::AGENT_EXAMPLES)]
+    Agent(agent_command::AgentArgs),
 }
 
 const PARSE_ABOUT: &str = "\
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parse(args) => parse(args),
+        Command::Agent(args) => agent_command::run(args),
     };
     match result {
         Ok(code) => code,

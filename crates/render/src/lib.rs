@@ -53,7 +53,7 @@ pub mod json;
 mod native;
 mod record;
 mod summary;
-mod time;
+pub mod time;
 
 use std::borrow::Cow;
 
@@ -136,6 +136,27 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event, opts: &Options, names: &dyn
         Format::Ecs => ecs::write(out, event, assemble::summary::summarize(event).as_ref(), opts, names, &mut problems),
     }
     out.push(b'\n');
+    problems
+}
+
+/// Appends one event like [`write_event`], with `members` — JSON object members such as
+/// `"enrichment":{…}`, without braces or a leading comma — added at the end of the top-level
+/// object. An empty `members` writes exactly what [`write_event`] writes.
+pub fn write_event_with(
+    out: &mut Vec<u8>,
+    event: &Event,
+    opts: &Options,
+    names: &dyn IdNames,
+    members: &[u8],
+) -> FieldProblems {
+    let problems = write_event(out, event, opts, names);
+    if !members.is_empty() {
+        // write_event ends with `}\n`: reopen the object.
+        out.truncate(out.len() - 2);
+        out.push(b',');
+        out.extend_from_slice(members);
+        out.extend_from_slice(b"}\n");
+    }
     problems
 }
 

@@ -172,3 +172,23 @@ fn diagnostic_line() {
     write_diagnostic(&mut out, parse::DiagnosticKind::NoRecordType, "a%.log", 12, b"garbage \xff\"");
     assert_eq!(out, b"{\"diagnostic\":\"no_record_type\",\"source\":\"a%25.log\",\"line\":12,\"raw\":\"garbage %FF\\\"\"}\n");
 }
+
+#[test]
+fn extra_members_close_the_top_level_object() {
+    let mut assembler = Assembler::new(Config::default());
+    let mut events: Vec<Event> = Vec::new();
+    assembler.push(&parse::parse_line(OPENAT[0]).expect("frames"), &mut events);
+    assembler.finish_all(&mut events);
+    for format in [Format::Native, Format::Ecs] {
+        let opts = Options { raw: false, format };
+        let (mut plain, mut with) = (Vec::new(), Vec::new());
+        write_event(&mut plain, &events[0], &opts, &NoNames);
+        crate::write_event_with(&mut with, &events[0], &opts, &NoNames, br#""enrichment":{"a":1}"#);
+        let mut expected = plain[..plain.len() - 2].to_vec();
+        expected.extend_from_slice(b",\"enrichment\":{\"a\":1}}\n");
+        assert_eq!(String::from_utf8(with).unwrap(), String::from_utf8(expected).unwrap());
+        let mut empty = Vec::new();
+        crate::write_event_with(&mut empty, &events[0], &opts, &NoNames, b"");
+        assert_eq!(empty, plain);
+    }
+}
