@@ -253,14 +253,10 @@ EOF
 }
 
 write_plugin_conf() {  # write_plugin_conf DIR NAME PATH ARGS
-  cat >"$1/plugins/$2.conf" <<EOF
-active = yes
-direction = out
-path = $3
-type = always
-args = $4
-format = string
-EOF
+  # auditd rejects an empty `args =` line
+  { printf 'active = yes\ndirection = out\npath = %s\ntype = always\n' "$3"
+    [ -z "$4" ] || printf 'args = %s\n' "$4"
+    printf 'format = string\n'; } >"$1/plugins/$2.conf"
   chmod 0640 "$1/plugins/$2.conf"
 }
 
@@ -355,10 +351,10 @@ EOF
   esac
 }
 
-stop_collector() {
+stop_collector() {  # stops every process started so far (auditd before its plugin)
   auditctl -e 0 >/dev/null 2>&1 || true
   local p
-  for p in $PIDS; do stop_pid "${p#*:}"; done
+  for p in "${STARTED[@]}"; do stop_pid "$p"; done
   STARTED=()
 }
 
@@ -426,6 +422,7 @@ run_one() {
   fi
   t1=$(date +%s%N)
   h1=$(host_ticks)
+  echo "$h0 $h1" >"$dir/host-ticks"
   [ "$lg_rc" = 0 ] || say "loadgen failed (exit $lg_rc): $(tail -n 2 "$dir/loadgen.stderr")"
   [ -s "$dir/loadgen.stderr" ] && say "  $(tail -n 1 "$dir/loadgen.stderr")"
 
