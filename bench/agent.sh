@@ -364,13 +364,16 @@ hwm_kb() { awk '/^VmHWM:/ { print $2 }' /proc/"$1"/status 2>/dev/null || echo 0;
 host_ticks() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat; }
 out_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
-# count_events KIND FILE LOADGEN_PID: events of the load (key and parent pid) in FILE
+# count_events KIND FILE LOADGEN_PID: events of the load in FILE: the key, the load generator as
+# parent and the program's comm (the load cycles through pids: once it has exited, its pid may be
+# reused by a process whose children are not the load's)
+COMM="$(basename "$PROGRAM" | cut -c1-15)"
 count_events() {
   [ -f "$2" ] || { echo 0; return; }
   if [ "$1" = auditd ]; then
-    grep -a "type=SYSCALL" "$2" | grep -a "key=\"$KEY\"" | grep -ac " ppid=$3 " || true
+    grep -a "type=SYSCALL" "$2" | grep -a "key=\"$KEY\"" | grep -a " ppid=$3 " | grep -acF " comm=\"$COMM\" " || true
   else
-    grep -aF "$KEY" "$2" | grep -acE "ppid\"?[:=]\"?$3([^0-9]|$)" || true
+    grep -aF "$KEY" "$2" | grep -aE "ppid\"?[:=]\"?$3([^0-9]|$)" | grep -acF "\"comm\":\"$COMM\"" || true
   fi
 }
 
