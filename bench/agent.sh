@@ -577,7 +577,7 @@ if [ "$LOST" = 1 ]; then
   fi
   say "records per exec: $RPE (SYSCALL, EXECVE, CWD, PATH per path, PROCTITLE, EOE)"
   : >"$RESULTS"
-  best=0; best_execs=0; held10k=""
+  best=0; best_execs=0; held10k=""; prev_rps=0
   for rps in $LOST_RATES; do
     execs=$(awk -v r="$rps" -v p="$RPE" 'BEGIN { printf "%d", (r / p) + 0.999 }')
     run_one "$LOST_CONFIG" "$execs" "$LOST_DURATION" "$rps" || die "$LOST_CONFIG did not start"
@@ -590,7 +590,10 @@ if [ "$LOST" = 1 ]; then
       [ "$real_rps" -gt "$best" ] && { best=$real_rps; best_execs=$achieved; }
     fi
     if [ "$lost" != 0 ]; then say "lost $lost at $rps records/s: the ramp stops"; break; fi
-    if [ "$behind" = true ]; then say "the load fell behind at $rps records/s (the machine cannot spawn faster): the ramp stops"; break; fi
+    # A step whose load fell short still counts at the rate it reached; the ramp stops when a
+    # step no longer reaches more than the one before (the machine cannot spawn faster).
+    if [ "$real_rps" -le "${prev_rps:-0}" ]; then say "reached $real_rps records/s, no more than the step before: the machine cannot spawn faster; the ramp stops"; break; fi
+    prev_rps=$real_rps
   done
   echo
   echo "kernel lost ramp: $LOST_CONFIG, $LOST_DURATION s per step, $RPE records per exec, backlog_limit $BACKLOG_LIMIT, backlog_wait_time $BACKLOG_WAIT_TIME"
@@ -603,7 +606,7 @@ if [ "$LOST" = 1 ]; then
   else
     read -r l b <<<"$held10k"
     if [ "$l" = 0 ] && [ "$b" != true ]; then echo "10,000 records/s for $LOST_DURATION s: lost = 0 (target met)"
-    elif [ "$l" = 0 ]; then echo "10,000 records/s for $LOST_DURATION s: lost = 0 but the load fell behind (not shown)"
+    elif [ "$l" = 0 ]; then echo "10,000 records/s for $LOST_DURATION s: lost = 0, but the load fell short of 10,000 records/s (see 'reached')"
     else echo "10,000 records/s for $LOST_DURATION s: lost = $l (target NOT met)"; fi
   fi
   [ "$KEEP" = 1 ] && cp "$RESULTS" "$TMP/results.lost"
