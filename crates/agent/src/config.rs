@@ -146,7 +146,7 @@ impl Default for Enrichment {
         Enrichment {
             processes: true,
             ancestry_depth: 0,
-            max_processes: 65_536,
+            max_processes: 16_384,
             containers: true,
             namespaces: true,
             users: true,

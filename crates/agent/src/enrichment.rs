@@ -216,11 +216,13 @@ impl Enricher {
                 context = Context { key, ..parent.clone() };
             }
         }
-        if self.contexts.len() >= self.config.max_processes.max(1) {
-            // Bounded like the table: forget contexts whose process is no longer live.
+        let max = self.config.max_processes.max(2);
+        if self.contexts.len() >= max {
+            // Bounded like the table: forget contexts whose process is no longer in it. At most
+            // half stays, so this O(n) pass runs once per max/2 insertions at most.
             let table = &self.table;
             self.contexts.retain(|pid, c| table.get(*pid).is_some_and(|p| p.key == c.key));
-            if self.contexts.len() >= self.config.max_processes.max(1) {
+            if self.contexts.len() > max / 2 {
                 self.contexts.clear();
             }
         }
@@ -443,6 +445,22 @@ mod tests {
         let unknown_before = e.counters().get(Counter::ProcessUnknown);
         assert_eq!(member(&mut e, &stranger), format!(r#""enrichment":{{{host}}}"#));
         assert_eq!(e.counters().get(Counter::ProcessUnknown), unknown_before + 1);
+    }
+
+    #[test]
+    fn the_process_context_cache_stays_bounded() {
+        let config = config::Enrichment { max_processes: 8, ..config::Enrichment::default() };
+        let mut e = Enricher::start(&config, Box::new(host()), Path::new("/state"), 0);
+        for serial in 1..=200u32 {
+            let pid = 1000 + serial;
+            let ev = event(&[
+                &format!("type=SYSCALL msg=audit(1795246000.100:{serial}): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=1 ppid=200 pid={pid} auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=3 comm=\"true\" exe=\"/usr/bin/true\" key=(null)"),
+                &format!("type=EOE msg=audit(1795246000.100:{serial}): "),
+            ]);
+            member(&mut e, &ev);
+            assert!(e.contexts.len() <= 8, "{} contexts after {serial} execs", e.contexts.len());
+        }
+        assert_eq!(e.processes(), 8);
     }
 
     #[test]
