@@ -1,4 +1,5 @@
-//! The multiply-rotate hash of rustc (FxHash) for the assembler's small fixed-size keys.
+//! The multiply-rotate hash of rustc (FxHash) for the assembler's small fixed-size keys (the graph
+//! crate uses it too, as `assemble::FxHasher`).
 //!
 //! Keys are `(node index, timestamp, serial)`: no attacker picks them freely within one stream,
 //! and SipHash's cost showed up at the top of the assembler's profile.
@@ -9,7 +10,7 @@ const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 /// FxHash state.
 #[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher {
+pub struct FxHasher {
     hash: u64,
 }
 

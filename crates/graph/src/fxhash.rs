@@ -1,56 +1,6 @@
-//! The multiply-rotate hash of rustc (FxHash) for the graph's small keys (ids, pids, inodes,
-//! interned names), the same as the assembler's: SipHash would cost more than the rest of
+//! The graph's hash map: the assembler's FxHash (rustc's multiply-rotate hash) for the graph's
+//! small keys (ids, pids, inodes, interned names): SipHash would cost more than the rest of
 //! adding an edge. Keys come from audit records of hosts we trust to report their own pids.
 
-use std::hash::Hasher;
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-/// FxHash state.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher {
-    hash: u64,
-}
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-/// A `HashMap` with [`FxHasher`].
-pub(crate) type FxHashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+/// A `HashMap` with [`assemble::FxHasher`].
+pub(crate) type FxHashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<assemble::FxHasher>>;
