@@ -60,6 +60,7 @@ pub struct ColumnarStore {
     seen: HashSet<u64>,
     /// Per segment (by seq): its fingerprints are in `seen`.
     loaded: HashSet<u64>,
+    zstd: zstd::bulk::Compressor<'static>,
 }
 
 impl ColumnarStore {
@@ -106,6 +107,7 @@ impl ColumnarStore {
             problems,
             seen: HashSet::new(),
             loaded: HashSet::new(),
+            zstd: zstd::bulk::Compressor::new(config.level).map_err(StoreError::io(dir))?,
         };
         // events sealed just before a crash are in a segment and still in the log
         let rows = replay.rows;
@@ -201,7 +203,7 @@ impl ColumnarStore {
                 let seq = self.next_seq;
                 self.next_seq += 1;
                 let path = day_dir.join(format!("{seq:010}.seg"));
-                let meta = segment::write(&path, seq, chunk, self.config.level)?;
+                let meta = segment::write(&path, seq, chunk, &mut self.zstd)?;
                 written.push(meta);
             }
             sync_dir(&day_dir)?;

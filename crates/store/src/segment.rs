@@ -212,12 +212,14 @@ pub(crate) struct SegmentMeta {
 
 /// Writes rows as a segment file (through a temporary name, synced, then renamed; the caller
 /// syncs the directory).
-pub(crate) fn write(path: &Path, seq: u64, rows: &[StoredEvent], level: i32) -> Result<SegmentMeta, StoreError> {
+/// `zstd` is reused from segment to segment: a compression context is megabytes of tables, and
+/// making one per column costs more (in page faults) than compressing.
+pub(crate) fn write(path: &Path, seq: u64, rows: &[StoredEvent], zstd: &mut zstd::bulk::Compressor<'static>) -> Result<SegmentMeta, StoreError> {
     let mut file = Vec::with_capacity(rows.len() * 64);
     file.extend_from_slice(MAGIC);
     let mut cols = Vec::new();
     for (id, raw) in encode_columns(rows) {
-        let z = zstd::bulk::compress(&raw, level).map_err(StoreError::io(path))?;
+        let z = zstd.compress(&raw).map_err(StoreError::io(path))?;
         cols.push(ColMeta { id, offset: file.len() as u64, zlen: z.len() as u64, rawlen: raw.len() as u64, checksum: hash64(u64::from(id), &z) });
         file.extend_from_slice(&z);
     }

@@ -26,6 +26,8 @@ const HEADER: usize = 16;
 pub(crate) struct Wal {
     path: PathBuf,
     file: File,
+    /// Reused: a fresh zstd context per frame costs more than the compression.
+    zstd: zstd::bulk::Compressor<'static>,
 }
 
 /// What opening the log found.
@@ -72,7 +74,8 @@ impl Wal {
             file.sync_data().map_err(StoreError::io(path))?;
         }
         file.seek(SeekFrom::End(0)).map_err(StoreError::io(path))?;
-        Ok((Wal { path: path.to_path_buf(), file }, replay))
+        let zstd = zstd::bulk::Compressor::new(1).map_err(StoreError::io(path))?;
+        Ok((Wal { path: path.to_path_buf(), file, zstd }, replay))
     }
 
     /// Appends rows as one frame and waits until they are on disk.
@@ -82,7 +85,7 @@ impl Wal {
         for r in rows {
             r.encode(&mut payload);
         }
-        let z = zstd::bulk::compress(&payload, 1).map_err(StoreError::io(&self.path))?;
+        let z = self.zstd.compress(&payload).map_err(StoreError::io(&self.path))?;
         let mut frame = Vec::with_capacity(HEADER + z.len());
         frame.extend_from_slice(MAGIC);
         frame.extend_from_slice(&(z.len() as u32).to_le_bytes());
