@@ -2,14 +2,19 @@
 //! that does the work. Exit codes: 0 success, 1 runtime error (an input could not be read, the
 //! output could not be written), 2 usage error.
 //!
-//! Commands: `parse` (offline logs to JSON events) and `agent` (the host collector).
+//! Commands: `parse` (offline logs to JSON events), `agent` (the host collector), and over an
+//! event store folder `ingest`, `search`, `trace` and `tree`.
 
 mod agent_command;
 mod batch;
+mod ingest_command;
 mod lines;
 mod parse_command;
 mod pipeline;
 mod run_summary;
+mod search_command;
+mod time_arg;
+mod trace_command;
 mod user_db;
 
 use std::path::PathBuf;
@@ -34,6 +39,15 @@ enum Command {
     /// Collect this host's audit events (netlink, audit.log, auditd plugin, go-audit) as JSON lines
     #[command(long_about = agent_command::AGENT_ABOUT, after_help = agent_command::AGENT_EXAMPLES)]
     Agent(agent_command::AgentArgs),
+    /// Store audit logs in an event store (a folder)
+    Ingest(ingest_command::IngestArgs),
+    /// Search stored events: a table, JSON lines, counts, count-by, histograms
+    #[command(long_about = search_command::SEARCH_ABOUT, after_help = search_command::SEARCH_EXAMPLES)]
+    Search(search_command::SearchArgs),
+    /// Trace causes (back) or effects (forward) of a file, process, event or socket
+    Trace(trace_command::TraceArgs),
+    /// Print the process tree of a pid, with argv and users
+    Tree(trace_command::TreeArgs),
 }
 
 const PARSE_ABOUT: &str = "\
@@ -122,6 +136,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Parse(args) => parse(args),
         Command::Agent(args) => agent_command::run(args),
+        Command::Ingest(args) => ingest_command::run(args),
+        Command::Search(args) => search_command::run(args),
+        Command::Trace(args) => trace_command::run_trace(args),
+        Command::Tree(args) => trace_command::run_tree(args),
     };
     match result {
         Ok(code) => code,
@@ -171,4 +189,14 @@ fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{}", summary.json());
     }
     Ok(if summary.unreadable_inputs > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Opens the event store in `dir`, warning on standard error about each damaged file it left out.
+fn store_open(dir: &std::path::Path) -> anyhow::Result<store::ColumnarStore> {
+    use anyhow::Context;
+    let store = store::ColumnarStore::open(dir, store::Config::default()).with_context(|| format!("cannot open the store {}", dir.display()))?;
+    for p in store.problems() {
+        eprintln!("auditmesh: warning: left out of the store: {p}");
+    }
+    Ok(store)
 }

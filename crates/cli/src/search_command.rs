@@ -1,0 +1,228 @@
+//! `auditmesh search --data DIR [FILTER…]`: events matching a filter (the language of
+//! `store::syntax`, e.g. `exe=/usr/bin/sudo and success=no`, `path^=/etc/`, `argv~curl`,
+//! `not uid=0`) in a time range, as a table, as native JSON lines (`--json`, exactly what
+//! `auditmesh parse` writes), as a count, a count by fields, or a histogram.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use store::{EventStore, Field, Query, StoredEvent};
+
+use crate::time_arg;
+
+pub const SEARCH_ABOUT: &str = "\
+Search stored events.
+
+FILTER is one or more words joined into one expression:
+  FIELD=VALUE   equal (any element for key, type and path)
+  FIELD!=VALUE  not equal
+  FIELD^=TEXT   starts with (text fields)
+  FIELD~TEXT    contains (text fields)
+  and, or, not, ( ): `and` binds tighter than `or`; side by side means `and`
+Fields: node pid ppid uid auid euid syscall success exit exe comm key type path cwd argv \
+(also cmdline) addr port container. Values are bare words or \"double quoted\"; success is \
+yes or no. An event without a field matches no comparison on it (and so matches its \
+negation). Times: 2026-11-21T06:22:47Z, 2026-11-21, epoch milliseconds, or an age (15m, 2h, 7d).";
+
+pub const SEARCH_EXAMPLES: &str = "\
+Examples:
+  auditmesh search --data store exe=/usr/bin/sudo and success=no
+  auditmesh search --data store 'path^=/etc/ and not uid=0' --since 24h --json
+  auditmesh search --data store argv~curl --count-by exe,auid --top 10
+  auditmesh search --data store syscall=connect --histogram 1h";
+
+#[derive(Args)]
+pub struct SearchArgs {
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+
+    /// The filter (see above); none matches every event
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
+
+    /// Events at or after this time
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Events before this time
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Whole events as JSON lines instead of a table
+    #[arg(long)]
+    pub json: bool,
+
+    /// At most this many events (the first stored)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Print only the number of matching events
+    #[arg(long, conflicts_with_all = ["json", "count_by", "histogram"])]
+    pub count: bool,
+
+    /// Count matching events by these fields (comma-separated), largest groups first
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',', conflicts_with = "histogram")]
+    pub count_by: Vec<String>,
+
+    /// With --count-by: only the largest N groups
+    #[arg(long, value_name = "N", requires = "count_by")]
+    pub top: Option<usize>,
+
+    /// Count matching events per time bucket (e.g. 1m, 1h, 1d)
+    #[arg(long, value_name = "BUCKET")]
+    pub histogram: Option<String>,
+}
+
+/// Parses and validates the time range and filter.
+pub fn query(filter: &[String], since: Option<&str>, until: Option<&str>) -> anyhow::Result<Query> {
+    let text = filter.join(" ");
+    let filter = store::syntax::parse(&text).with_context(|| format!("bad filter {text:?}"))?;
+    let now = time_arg::now_ms();
+    let since_ms = since.map(|t| time_arg::parse(t, now)).transpose().map_err(anyhow::Error::msg)?;
+    let until_ms = until.map(|t| time_arg::parse(t, now)).transpose().map_err(anyhow::Error::msg)?;
+    Ok(Query { since_ms, until_ms, filter })
+}
+
+pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let q = query(&args.filter, args.since.as_deref(), args.until.as_deref())?;
+    let fields: Vec<Field> = args
+        .count_by
+        .iter()
+        .map(|f| Field::from_name(f).ok_or_else(|| anyhow::anyhow!("unknown field {f:?} in --count-by")))
+        .collect::<anyhow::Result<_>>()?;
+    let bucket = args.histogram.as_deref().map(bucket_ms).transpose()?;
+    let store = crate::store_open(&args.data)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if args.count {
+        writeln!(out, "{}", store.count(&q)?)?;
+    } else if !fields.is_empty() {
+        let groups = store.count_by(&q, &fields, args.top)?;
+        let mut rows = vec![fields.iter().map(|f| f.as_str().to_string()).chain(["count".to_string()]).collect::<Vec<_>>()];
+        for g in &groups {
+            rows.push(g.values.iter().map(|v| v.to_string()).chain([g.count.to_string()]).collect());
+        }
+        table(&mut out, &rows)?;
+    } else if let Some(bucket) = bucket {
+        let mut rows = vec![vec!["time".to_string(), "count".to_string()]];
+        for (t, n) in store.histogram(&q, bucket)? {
+            rows.push(vec![time_text(t), n.to_string()]);
+        }
+        table(&mut out, &rows)?;
+    } else {
+        let limit = args.limit.unwrap_or(u64::MAX);
+        let mut found: Vec<StoredEvent> = Vec::new();
+        let mut n = 0u64;
+        let mut failed: Option<anyhow::Error> = None;
+        let mut buf = Vec::new();
+        store.search(&q, &mut |e| {
+            n += 1;
+            if args.json {
+                buf.clear();
+                match e.event() {
+                    Ok(event) => {
+                        render::write_event(&mut buf, &event, &render::Options::default(), &render::NoNames);
+                    }
+                    Err(err) => {
+                        failed = Some(err.into());
+                        return false;
+                    }
+                }
+                if let Err(err) = out.write_all(&buf) {
+                    failed = Some(err.into());
+                    return false;
+                }
+            } else {
+                found.push(e);
+            }
+            n < limit
+        })?;
+        if let Some(e) = failed {
+            if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(e);
+        }
+        if !args.json {
+            let mut rows = vec!["time node serial syscall ok exit pid auid uid exe key path argv".split(' ').map(String::from).collect::<Vec<_>>()];
+            for e in &found {
+                rows.push(event_row(e));
+            }
+            table(&mut out, &rows)?;
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        r => r.map(|_| ExitCode::SUCCESS).context("cannot write the output"),
+    }
+}
+
+fn bucket_ms(text: &str) -> anyhow::Result<u64> {
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let scale = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => bail!("bad --histogram bucket {text:?} (use 1s, 5m, 1h, 1d)"),
+    };
+    match n.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n * scale),
+        _ => bail!("bad --histogram bucket {text:?} (use 1s, 5m, 1h, 1d)"),
+    }
+}
+
+fn time_text(ms: u64) -> String {
+    let mut b = Vec::new();
+    render::time::rfc3339_millis(&mut b, ms);
+    String::from_utf8_lossy(&b).trim_matches('"').to_string()
+}
+
+fn text(b: Option<&[u8]>) -> String {
+    b.map_or_else(|| "-".to_string(), |b| store::GroupValue::Text(b.to_vec()).to_string())
+}
+
+fn num<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+fn event_row(e: &StoredEvent) -> Vec<String> {
+    vec![
+        time_text(e.ms),
+        if e.node.is_empty() { "-".to_string() } else { text(Some(&e.node)) },
+        e.serial.to_string(),
+        e.syscall.as_deref().map_or_else(|| e.types.first().map_or_else(|| "-".to_string(), |t| text(Some(t))), |s| text(Some(s))),
+        e.success.map_or("-", |s| if s { "yes" } else { "no" }).to_string(),
+        num(e.exit),
+        num(e.pid),
+        num(e.auid),
+        num(e.uid),
+        text(e.exe.as_deref()),
+        text(e.keys.first().map(Vec::as_slice)),
+        text(e.paths.last().map(Vec::as_slice)),
+        text(e.argv.as_deref()),
+    ]
+}
+
+/// Writes rows as columns separated by two spaces; the last column is not padded.
+fn table(out: &mut impl Write, rows: &[Vec<String>]) -> io::Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', widths[c] - cell.chars().count() + 2));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}

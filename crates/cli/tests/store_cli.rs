@@ -1,0 +1,112 @@
+//! `auditmesh ingest`, `search`, `trace` and `tree` on a store made from a log captured from the
+//! real kernel (`fixtures/kernel/provenance-enriched`): the outputs as insta snapshots.
+
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_auditmesh");
+const LOG: &str = "fixtures/kernel/provenance-enriched/audit.log";
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+/// Runs auditmesh from the repository root; returns (exit code, stdout, stderr without timings).
+fn run(args: &[&str], data: &Path) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).arg("--data").arg(data).current_dir(root()).output().expect("run auditmesh");
+    let stderr = String::from_utf8(out.stderr).expect("UTF-8").lines().filter(|l| !l.contains("events/s")).map(|l| format!("{l}\n")).collect();
+    (out.status.code().expect("exit code"), String::from_utf8(out.stdout).expect("UTF-8"), stderr)
+}
+
+fn store() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(&["ingest", LOG], dir.path());
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    dir
+}
+
+#[test]
+fn ingest_twice_stores_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, first) = run(&["ingest", LOG], dir.path());
+    assert_eq!(code, 0);
+    let (code, _, second) = run(&["ingest", LOG], dir.path());
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("ingest_twice", format!("{first}---\n{second}"));
+}
+
+#[test]
+fn search_outputs() {
+    let dir = store();
+    let d = dir.path();
+    let mut snap = String::new();
+    for args in [
+        &["search", "exe=/usr/bin/curl", "and", "syscall=connect"][..],
+        &["search", "path^=/srv/amwork/wl/dl/", "and", "not", "syscall=openat"],
+        &["search", "argv~payload", "--count"],
+        &["search", "success=no", "--count-by", "syscall,exit"],
+        &["search", "--count-by", "exe", "--top", "5"],
+        &["search", "--histogram", "1s"],
+        &["search", "--since", "2026-11-21T09:27:41Z", "--until", "2026-11-21T09:27:44Z", "--count"],
+    ] {
+        let (code, out, err) = run(args, d);
+        snap.push_str(&format!("$ {}\n[{code}] {err}{out}\n", args.join(" ")));
+    }
+    insta::assert_snapshot!("search_outputs", snap);
+}
+
+#[test]
+fn search_json_is_what_parse_writes() {
+    let dir = store();
+    let (code, out, _) = run(&["search", "--json", "syscall=execve", "exe=/usr/bin/curl"], dir.path());
+    assert_eq!(code, 0);
+    let parsed = Command::new(BIN).args(["parse", "--quiet", LOG]).current_dir(root()).output().unwrap();
+    let all = String::from_utf8(parsed.stdout).unwrap();
+    let expected: Vec<&str> = all.lines().filter(|l| l.contains("\"syscall\":\"execve\"") && l.contains("\"exe\":\"/usr/bin/curl\"")).collect();
+    assert_eq!(out.lines().collect::<Vec<_>>(), expected);
+    assert_eq!(expected.len(), 1);
+    insta::assert_snapshot!("search_json_curl_execve", out);
+}
+
+#[test]
+fn trace_back_from_the_second_file_in_three_formats() {
+    let dir = store();
+    let d = dir.path();
+    let (code, text, err) = run(&["trace", "back", "/srv/amwork/wl/dl/second.txt", "--depth", "3"], d);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("trace_back_second_depth3", text);
+    let (code, json, _) = run(&["trace", "back", "/srv/amwork/wl/dl/second.txt", "--format", "json"], d);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["incomplete"], false);
+    let execs: Vec<String> = v["nodes"].as_array().unwrap().iter().filter(|n| n["kind"] == "process").map(|n| n["label"].as_str().unwrap().to_string()).collect();
+    insta::assert_debug_snapshot!("trace_back_second_processes", execs);
+    let (code, dot, _) = run(&["trace", "forward", "127.0.0.1:18095", "--format", "dot", "--depth", "2"], d);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("trace_forward_socket_dot", dot);
+}
+
+#[test]
+fn tree_of_the_script_and_bad_entities() {
+    let dir = store();
+    let d = dir.path();
+    let (code, text, err) = run(&["tree", "29253"], d);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("tree_29253", text);
+    let (code, json, _) = run(&["tree", "29261", "--format", "json"], d);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("tree_29261_json", json);
+    let mut errors = String::new();
+    for args in [
+        &["trace", "back", "/no/such/file"][..],
+        &["trace", "back", "pid:1"],
+        &["trace", "back", "web-01:999999999"],
+        &["trace", "sideways", "/etc/passwd"],
+        &["search", "color=red"],
+        &["search", "--since", "yesterday"],
+    ] {
+        let (code, out, err) = run(args, d);
+        errors.push_str(&format!("$ {}\n[{code}] {out}{err}\n", args.join(" ")));
+    }
+    insta::assert_snapshot!("errors", errors);
+}

@@ -1,0 +1,570 @@
+//! The embedded store: a write-ahead log for what is not sealed yet, and segment files in one
+//! folder per day.
+//!
+//! ```text
+//! DIR/wal                               events acknowledged but not sealed
+//! DIR/segments/2026-11-21/0000000007.seg one segment (≤ `Config::segment_rows` events of one day)
+//! ```
+//!
+//! One writer at a time (the caller's business). Queries read sealed segments, then the events
+//! not sealed yet, each in the order they were ingested.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assemble::Event;
+
+use crate::codec::{unzigzag, zigzag};
+use crate::error::StoreError;
+use crate::query::{Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
+use crate::row::StoredEvent;
+use crate::segment::{self, col, Col, Columns, SegmentMeta};
+use crate::wal::Wal;
+use crate::EventStore;
+
+/// How the store writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Events per segment at most; also how many unsealed events trigger a seal.
+    pub segment_rows: usize,
+    /// zstd level of segment columns.
+    pub level: i32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config { segment_rows: 65_536, level: 3 }
+    }
+}
+
+/// Sizes, for reports and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub segments: u64,
+    pub sealed_events: u64,
+    pub unsealed_events: u64,
+    pub segment_bytes: u64,
+}
+
+/// The embedded columnar event store.
+pub struct ColumnarStore {
+    dir: PathBuf,
+    config: Config,
+    wal: Wal,
+    pending: Vec<StoredEvent>,
+    segments: Vec<SegmentMeta>,
+    next_seq: u64,
+    problems: Vec<StoreError>,
+    /// Fingerprints of the unsealed events and of the segments loaded for dedup.
+    seen: HashSet<u64>,
+    /// Per segment (by seq): its fingerprints are in `seen`.
+    loaded: HashSet<u64>,
+    zstd: zstd::bulk::Compressor<'static>,
+}
+
+impl ColumnarStore {
+    /// Opens (or creates) a store. Damaged segment files are set aside and listed in
+    /// [`ColumnarStore::problems`], with the rest readable; events of the write-ahead log are
+    /// replayed.
+    pub fn open(dir: &Path, config: Config) -> Result<ColumnarStore, StoreError> {
+        let seg_dir = dir.join("segments");
+        fs::create_dir_all(&seg_dir).map_err(StoreError::io(&seg_dir))?;
+        sync_dir(dir)?;
+        let mut problems = Vec::new();
+        let mut segments = Vec::new();
+        let mut days: Vec<PathBuf> = read_dir(&seg_dir)?.into_iter().filter(|p| p.is_dir()).collect();
+        days.sort();
+        for day in days {
+            for path in read_dir(&day)? {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                if name.ends_with(".tmp") {
+                    // a seal that never finished: its events are still in the log
+                    fs::remove_file(&path).map_err(StoreError::io(&path))?;
+                    continue;
+                }
+                let Some(seq) = name.strip_suffix(".seg").and_then(|s| s.parse::<u64>().ok()) else {
+                    problems.push(StoreError::Corrupt { path, what: "not a segment file name".into() });
+                    continue;
+                };
+                match segment::open(&path, seq) {
+                    Ok(meta) => segments.push(meta),
+                    Err(e) => problems.push(e),
+                }
+            }
+        }
+        segments.sort_by_key(|s| s.seq);
+        let next_seq = segments.last().map_or(0, |s| s.seq + 1);
+        let (wal, replay) = Wal::open(&dir.join("wal"))?;
+        problems.extend(replay.corrupt);
+        let mut store = ColumnarStore {
+            dir: dir.to_path_buf(),
+            config,
+            wal,
+            pending: Vec::new(),
+            segments,
+            next_seq,
+            problems,
+            seen: HashSet::new(),
+            loaded: HashSet::new(),
+            zstd: zstd::bulk::Compressor::new(config.level).map_err(StoreError::io(dir))?,
+        };
+        // events sealed just before a crash are in a segment and still in the log
+        let rows = replay.rows;
+        store.load_fingerprints(&rows)?;
+        for row in rows {
+            if store.seen.insert(row.fingerprint()) {
+                store.pending.push(row);
+            }
+        }
+        Ok(store)
+    }
+
+    /// Damaged files found when the store was opened (each names its file).
+    pub fn problems(&self) -> &[StoreError] {
+        &self.problems
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            segments: self.segments.len() as u64,
+            sealed_events: self.segments.iter().map(|s| s.rows as u64).sum(),
+            unsealed_events: self.pending.len() as u64,
+            segment_bytes: self.segments.iter().map(|s| s.bytes).sum(),
+        }
+    }
+
+    /// Stores events already in their stored form (the benchmark's path; [`EventStore::ingest`]
+    /// derives them from assembled events).
+    pub fn ingest_rows(&mut self, rows: Vec<StoredEvent>) -> Result<IngestReport, StoreError> {
+        let mut report = IngestReport { received: rows.len() as u64, ..IngestReport::default() };
+        self.load_fingerprints(&rows)?;
+        let mut fresh = Vec::with_capacity(rows.len());
+        let mut fps = HashSet::with_capacity(rows.len());
+        for row in rows {
+            let fp = row.fingerprint();
+            if self.seen.contains(&fp) || !fps.insert(fp) {
+                report.duplicates += 1;
+                continue;
+            }
+            fresh.push(row);
+        }
+        if !fresh.is_empty() {
+            self.wal.append(&fresh)?;
+        }
+        self.seen.extend(fps);
+        report.stored = fresh.len() as u64;
+        self.pending.extend(fresh);
+        if self.pending.len() >= self.config.segment_rows {
+            self.seal()?;
+        }
+        Ok(report)
+    }
+
+    /// Loads the fingerprints of the segments whose time range overlaps the rows'.
+    fn load_fingerprints(&mut self, rows: &[StoredEvent]) -> Result<(), StoreError> {
+        let (Some(lo), Some(hi)) = (rows.iter().map(|r| r.ms).min(), rows.iter().map(|r| r.ms).max()) else { return Ok(()) };
+        for meta in &self.segments {
+            if meta.max_ms >= lo && meta.min_ms <= hi && !self.loaded.contains(&meta.seq) {
+                let fps = Columns::of_segment(meta)?.fingerprints()?;
+                self.seen.extend(fps);
+                self.loaded.insert(meta.seq);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the unsealed events into segments (one or more per day), then empties the log.
+    pub fn seal(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut by_day: Vec<(u64, Vec<StoredEvent>)> = Vec::new();
+        for row in pending {
+            let day = row.ms / 86_400_000;
+            match by_day.iter_mut().find(|(d, _)| *d == day) {
+                Some((_, rows)) => rows.push(row),
+                None => by_day.push((day, vec![row])),
+            }
+        }
+        let mut written = Vec::new();
+        for (day, rows) in &by_day {
+            let day_dir = self.dir.join("segments").join(day_name(*day));
+            if !day_dir.exists() {
+                fs::create_dir_all(&day_dir).map_err(StoreError::io(&day_dir))?;
+                sync_dir(&self.dir.join("segments"))?;
+            }
+            for chunk in rows.chunks(self.config.segment_rows) {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                let path = day_dir.join(format!("{seq:010}.seg"));
+                let meta = segment::write(&path, seq, chunk, &mut self.zstd)?;
+                written.push(meta);
+            }
+            sync_dir(&day_dir)?;
+        }
+        self.wal.clear()?;
+        // the sealed fingerprints leave memory; dedup reloads a segment when a batch overlaps it
+        for (_, rows) in &by_day {
+            for r in rows {
+                self.seen.remove(&r.fingerprint());
+            }
+        }
+        self.segments.extend(written);
+        Ok(())
+    }
+
+    /// Runs `visit` on each segment (then the unsealed events) that may hold matches, with the
+    /// indices of the matching rows.
+    fn scan(&self, q: &Query, visit: &mut Visit<'_>) -> Result<(), StoreError> {
+        q.filter.validate().map_err(StoreError::Query)?;
+        let mut fields = Vec::new();
+        q.filter.fields(&mut fields);
+        let timed = q.since_ms.is_some() || q.until_ms.is_some();
+        let pending = Columns::of_rows(&self.pending);
+        let mut sources: Vec<Columns<'_>> = Vec::new();
+        let mut run = |cols: &mut Columns<'_>| -> Result<bool, StoreError> {
+            let pred = compile(&q.filter, cols)?;
+            if matches!(pred, Pred::False) {
+                return Ok(true);
+            }
+            for &f in &fields {
+                cols.load(f)?;
+            }
+            if timed {
+                cols.load_ms()?;
+            }
+            let mut hits = Vec::new();
+            for i in 0..cols.rows {
+                if timed && !q.in_time(cols.ms.as_ref().expect("loaded")[i]) {
+                    continue;
+                }
+                if eval(&pred, cols, i) {
+                    hits.push(i);
+                }
+            }
+            if hits.is_empty() {
+                return Ok(true);
+            }
+            visit(cols, &hits)
+        };
+        for meta in &self.segments {
+            if !q.overlaps(meta.min_ms, meta.max_ms) {
+                continue;
+            }
+            let mut cols = Columns::of_segment(meta)?;
+            if !run(&mut cols)? {
+                return Ok(());
+            }
+        }
+        sources.push(pending);
+        for cols in &mut sources {
+            if !run(cols)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl EventStore for ColumnarStore {
+    fn ingest(&mut self, events: &[Event]) -> Result<IngestReport, StoreError> {
+        self.ingest_rows(events.iter().map(StoredEvent::from_event).collect())
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.seal()
+    }
+
+    fn search(&self, q: &Query, visit: &mut dyn FnMut(StoredEvent) -> bool) -> Result<(), StoreError> {
+        self.scan(q, &mut |cols, hits| {
+            for row in cols.rows_at(hits)? {
+                if !visit(row) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+    }
+
+    fn count(&self, q: &Query) -> Result<u64, StoreError> {
+        let mut n = 0;
+        self.scan(q, &mut |_, hits| {
+            n += hits.len() as u64;
+            Ok(true)
+        })?;
+        Ok(n)
+    }
+
+    fn count_by(&self, q: &Query, fields: &[Field], top: Option<usize>) -> Result<Vec<Group>, StoreError> {
+        let mut groups: HashMap<Vec<GroupValue>, u64> = HashMap::new();
+        self.scan(q, &mut |cols, hits| {
+            for &f in fields {
+                cols.load(f)?;
+                cols.load_dict(f)?;
+            }
+            let mut keys: Vec<Vec<GroupValue>> = Vec::new();
+            for &i in hits {
+                keys.clear();
+                keys.push(Vec::with_capacity(fields.len()));
+                for &f in fields {
+                    let values = group_values(cols, f, i);
+                    let mut next = Vec::with_capacity(keys.len() * values.len());
+                    for k in &keys {
+                        for v in &values {
+                            let mut k = k.clone();
+                            k.push(v.clone());
+                            next.push(k);
+                        }
+                    }
+                    keys = next;
+                }
+                for k in keys.drain(..) {
+                    *groups.entry(k).or_default() += 1;
+                }
+            }
+            Ok(true)
+        })?;
+        let mut out: Vec<Group> = groups.into_iter().map(|(values, count)| Group { values, count }).collect();
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.values.cmp(&b.values)));
+        if let Some(n) = top {
+            out.truncate(n);
+        }
+        Ok(out)
+    }
+
+    fn histogram(&self, q: &Query, bucket_ms: u64) -> Result<Vec<(u64, u64)>, StoreError> {
+        if bucket_ms == 0 {
+            return Err(StoreError::Query("histogram bucket of 0 ms".into()));
+        }
+        let mut buckets: HashMap<u64, u64> = HashMap::new();
+        self.scan(q, &mut |cols, hits| {
+            let ms = cols.load_ms()?;
+            for &i in hits {
+                *buckets.entry(ms[i] / bucket_ms * bucket_ms).or_default() += 1;
+            }
+            Ok(true)
+        })?;
+        let mut out: Vec<(u64, u64)> = buckets.into_iter().collect();
+        out.sort();
+        Ok(out)
+    }
+
+    fn retain(&mut self, policy: &Retention) -> Result<RetentionReport, StoreError> {
+        self.seal()?;
+        let mut report = RetentionReport::default();
+        let mut order: Vec<usize> = (0..self.segments.len()).collect();
+        order.sort_by_key(|&i| (self.segments[i].max_ms, self.segments[i].seq));
+        let mut remove = vec![false; self.segments.len()];
+        if let Some(age) = policy.max_age_ms {
+            let cutoff = policy.now_ms.saturating_sub(age);
+            for (i, s) in self.segments.iter().enumerate() {
+                remove[i] = s.max_ms < cutoff;
+            }
+        }
+        if let Some(max) = policy.max_bytes {
+            let mut total: u64 = self.segments.iter().enumerate().filter(|(i, _)| !remove[*i]).map(|(_, s)| s.bytes).sum();
+            for &i in &order {
+                if total <= max {
+                    break;
+                }
+                if !remove[i] {
+                    remove[i] = true;
+                    total -= self.segments[i].bytes;
+                }
+            }
+        }
+        let mut kept = Vec::new();
+        for (i, s) in std::mem::take(&mut self.segments).into_iter().enumerate() {
+            if !remove[i] {
+                kept.push(s);
+                continue;
+            }
+            fs::remove_file(&s.path).map_err(StoreError::io(&s.path))?;
+            let day = s.path.parent().expect("a day folder").to_path_buf();
+            sync_dir(&day)?;
+            if read_dir(&day)?.is_empty() {
+                fs::remove_dir(&day).map_err(StoreError::io(&day))?;
+            }
+            self.loaded.remove(&s.seq);
+            report.segments += 1;
+            report.events += s.rows as u64;
+            report.bytes += s.bytes;
+        }
+        self.segments = kept;
+        Ok(report)
+    }
+}
+
+/// Called with a segment's columns and its matching rows; returns false to stop.
+type Visit<'v> = dyn FnMut(&mut Columns<'_>, &[usize]) -> Result<bool, StoreError> + 'v;
+
+/// A filter compiled against one segment's dictionaries.
+enum Pred {
+    True,
+    False,
+    Num(u32, u64),
+    /// Matching dictionary ids (index = id).
+    Text(u32, Vec<bool>),
+    List(u32, Vec<bool>),
+    And(Vec<Pred>),
+    Or(Vec<Pred>),
+    Not(Box<Pred>),
+}
+
+fn compile(f: &Filter, cols: &mut Columns<'_>) -> Result<Pred, StoreError> {
+    Ok(match f {
+        Filter::All => Pred::True,
+        Filter::Eq(field, value) => match (col(*field), value) {
+            (Col::Num(id), Value::Number(n)) => {
+                let code = if field.kind() == FieldKind::Signed { zigzag(*n).wrapping_add(1) } else { *n as u64 + 1 };
+                Pred::Num(id, code)
+            }
+            (Col::Num(id), Value::Bool(b)) => Pred::Num(id, 1 + u64::from(*b)),
+            (_, Value::Text(t)) => text_pred(cols, *field, |s| s == t.as_slice())?,
+            _ => return Err(StoreError::Query(format!("{} cannot equal {value:?}", field.as_str()))),
+        },
+        Filter::Prefix(field, p) => text_pred(cols, *field, |s| s.starts_with(p))?,
+        Filter::Contains(field, p) => text_pred(cols, *field, |s| contains(s, p))?,
+        Filter::And(v) => {
+            let parts = v.iter().map(|f| compile(f, cols)).collect::<Result<Vec<_>, _>>()?;
+            if parts.iter().any(|p| matches!(p, Pred::False)) {
+                Pred::False
+            } else {
+                Pred::And(parts.into_iter().filter(|p| !matches!(p, Pred::True)).collect())
+            }
+        }
+        Filter::Or(v) => {
+            let parts: Vec<Pred> = v.iter().map(|f| compile(f, cols)).collect::<Result<Vec<_>, _>>()?;
+            if parts.iter().any(|p| matches!(p, Pred::True)) {
+                Pred::True
+            } else {
+                let parts: Vec<Pred> = parts.into_iter().filter(|p| !matches!(p, Pred::False)).collect();
+                if parts.is_empty() {
+                    Pred::False
+                } else {
+                    Pred::Or(parts)
+                }
+            }
+        }
+        Filter::Not(inner) => match compile(inner, cols)? {
+            Pred::True => Pred::False,
+            Pred::False => Pred::True,
+            p => Pred::Not(Box::new(p)),
+        },
+    })
+}
+
+/// A text comparison resolved against the dictionary: a segment where no dictionary entry
+/// matches is skipped unread.
+fn text_pred(cols: &mut Columns<'_>, field: Field, m: impl Fn(&[u8]) -> bool) -> Result<Pred, StoreError> {
+    let dict = cols.load_dict(field)?;
+    let mut hit = vec![false; dict.len() + 1];
+    let mut any = false;
+    for (i, s) in dict.iter().enumerate() {
+        if m(s) {
+            hit[i + 1] = true;
+            any = true;
+        }
+    }
+    if !any {
+        return Ok(Pred::False);
+    }
+    Ok(match col(field) {
+        Col::Text(id) => Pred::Text(id, hit),
+        Col::List(id) => Pred::List(id, hit),
+        Col::Num(_) => return Err(StoreError::Query(format!("{} is not a text field", field.as_str()))),
+    })
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || memchr::memmem::find(hay, needle).is_some()
+}
+
+fn eval(p: &Pred, cols: &Columns<'_>, i: usize) -> bool {
+    match p {
+        Pred::True => true,
+        Pred::False => false,
+        Pred::Num(id, code) => cols.nums[id][i] == *code,
+        Pred::Text(id, hit) => hit[cols.texts[id][i] as usize],
+        Pred::List(id, hit) => {
+            let (offsets, ids) = &cols.lists[id];
+            ids[offsets[i] as usize..offsets[i + 1] as usize].iter().any(|&v| hit.get(v as usize).copied().unwrap_or(false))
+        }
+        Pred::And(v) => v.iter().all(|p| eval(p, cols, i)),
+        Pred::Or(v) => v.iter().any(|p| eval(p, cols, i)),
+        Pred::Not(p) => !eval(p, cols, i),
+    }
+}
+
+fn group_values(cols: &Columns<'_>, field: Field, i: usize) -> Vec<GroupValue> {
+    match col(field) {
+        Col::Num(id) => {
+            let v = cols.nums[&id][i];
+            vec![match (v, field.kind()) {
+                (0, _) => GroupValue::None,
+                (v, FieldKind::Signed) => GroupValue::Number(unzigzag(v - 1)),
+                (v, FieldKind::Bool) => GroupValue::Bool(v == 2),
+                (v, _) => GroupValue::Number((v - 1) as i64),
+            }]
+        }
+        Col::Text(id) => {
+            let v = cols.texts[&id][i] as usize;
+            vec![cols.dicts[&id].get(v.wrapping_sub(1)).map_or(GroupValue::None, |s| GroupValue::Text(s.clone()))]
+        }
+        Col::List(id) => {
+            let (offsets, ids) = &cols.lists[&id];
+            let items: Vec<GroupValue> = ids[offsets[i] as usize..offsets[i + 1] as usize]
+                .iter()
+                .filter_map(|&v| cols.dicts[&id].get((v as usize).wrapping_sub(1)).map(|s| GroupValue::Text(s.clone())))
+                .collect();
+            if items.is_empty() {
+                vec![GroupValue::None]
+            } else {
+                items
+            }
+        }
+    }
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(StoreError::io(dir))? {
+        out.push(entry.map_err(StoreError::io(dir))?.path());
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::File::open(dir).and_then(|f| f.sync_all()).map_err(StoreError::io(dir))
+}
+
+/// `YYYY-MM-DD` of a day counted from 1970-01-01 (Hinnant's civil-from-days).
+pub(crate) fn day_name(days: u64) -> String {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn day_names() {
+        assert_eq!(super::day_name(0), "1970-01-01");
+        assert_eq!(super::day_name(20_413), "2025-11-21");
+        assert_eq!(super::day_name(11_016), "2000-02-29");
+    }
+}
