@@ -23,6 +23,60 @@ pub fn hash64(seed: u64, bytes: &[u8]) -> u64 {
     mix(h)
 }
 
+/// A `Hasher` over [`hash64`] for the store's in-memory tables (segment dictionaries,
+/// fingerprint sets): SipHash showed in the ingest profile. A per-process random seed keeps
+/// crafted strings from colliding on purpose.
+#[derive(Clone, Copy)]
+pub struct Hash64 {
+    state: u64,
+}
+
+impl std::hash::Hasher for Hash64 {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        self.state = hash64(self.state, bytes);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.state = mix(self.state ^ i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.state = mix(self.state ^ i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.state
+    }
+}
+
+/// Builds [`Hash64`]s with one random seed per table.
+#[derive(Clone, Copy)]
+pub struct BuildHash64 {
+    seed: u64,
+}
+
+impl Default for BuildHash64 {
+    fn default() -> BuildHash64 {
+        // RandomState is seeded from the OS once per thread and then varied per instance
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x6d65_7368);
+        BuildHash64 { seed: h.finish() }
+    }
+}
+
+impl std::hash::BuildHasher for BuildHash64 {
+    type Hasher = Hash64;
+    #[inline]
+    fn build_hasher(&self) -> Hash64 {
+        Hash64 { state: self.seed }
+    }
+}
+
+pub type FastMap<K, V> = std::collections::HashMap<K, V, BuildHash64>;
+pub type FastSet<K> = std::collections::HashSet<K, BuildHash64>;
+
 fn mix(mut x: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);

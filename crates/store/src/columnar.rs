@@ -9,12 +9,13 @@
 //! One writer at a time (the caller's business). Queries read sealed segments, then the events
 //! not sealed yet, each in the order they were ingested.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use assemble::Event;
 
+use crate::checksum::FastSet;
 use crate::codec::{unzigzag, zigzag};
 use crate::error::StoreError;
 use crate::query::{Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
@@ -53,13 +54,15 @@ pub struct ColumnarStore {
     config: Config,
     wal: Wal,
     pending: Vec<StoredEvent>,
+    /// The fingerprints of `pending`, index for index.
+    pending_fps: Vec<u64>,
     segments: Vec<SegmentMeta>,
     next_seq: u64,
     problems: Vec<StoreError>,
     /// Fingerprints of the unsealed events and of the segments loaded for dedup.
-    seen: HashSet<u64>,
+    seen: FastSet<u64>,
     /// Per segment (by seq): its fingerprints are in `seen`.
-    loaded: HashSet<u64>,
+    loaded: FastSet<u64>,
     zstd: zstd::bulk::Compressor<'static>,
 }
 
@@ -102,19 +105,22 @@ impl ColumnarStore {
             config,
             wal,
             pending: Vec::new(),
+            pending_fps: Vec::new(),
             segments,
             next_seq,
             problems,
-            seen: HashSet::new(),
-            loaded: HashSet::new(),
+            seen: FastSet::default(),
+            loaded: FastSet::default(),
             zstd: zstd::bulk::Compressor::new(config.level).map_err(StoreError::io(dir))?,
         };
         // events sealed just before a crash are in a segment and still in the log
         let rows = replay.rows;
         store.load_fingerprints(&rows)?;
         for row in rows {
-            if store.seen.insert(row.fingerprint()) {
+            let fp = row.fingerprint();
+            if store.seen.insert(fp) {
                 store.pending.push(row);
+                store.pending_fps.push(fp);
             }
         }
         Ok(store)
@@ -144,7 +150,7 @@ impl ColumnarStore {
         let mut report = IngestReport { received: rows.len() as u64, ..IngestReport::default() };
         self.load_fingerprints(&rows)?;
         let mut fresh = Vec::with_capacity(rows.len());
-        let mut fps = HashSet::with_capacity(rows.len());
+        let mut fps = FastSet::with_capacity_and_hasher(rows.len(), Default::default());
         for row in rows {
             let fp = row.fingerprint();
             if self.seen.contains(&fp) || !fps.insert(fp) {
@@ -152,6 +158,7 @@ impl ColumnarStore {
                 continue;
             }
             fresh.push(row);
+            self.pending_fps.push(fp);
         }
         if !fresh.is_empty() {
             self.wal.append(&fresh)?;
@@ -184,35 +191,39 @@ impl ColumnarStore {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
-        let mut by_day: Vec<(u64, Vec<StoredEvent>)> = Vec::new();
-        for row in pending {
+        let pending_fps = std::mem::take(&mut self.pending_fps);
+        let mut by_day: Vec<(u64, Vec<StoredEvent>, Vec<u64>)> = Vec::new();
+        for (row, fp) in pending.into_iter().zip(pending_fps) {
             let day = row.ms / 86_400_000;
-            match by_day.iter_mut().find(|(d, _)| *d == day) {
-                Some((_, rows)) => rows.push(row),
-                None => by_day.push((day, vec![row])),
+            match by_day.iter_mut().find(|(d, _, _)| *d == day) {
+                Some((_, rows, fps)) => {
+                    rows.push(row);
+                    fps.push(fp);
+                }
+                None => by_day.push((day, vec![row], vec![fp])),
             }
         }
         let mut written = Vec::new();
-        for (day, rows) in &by_day {
+        for (day, rows, fps) in &by_day {
             let day_dir = self.dir.join("segments").join(day_name(*day));
             if !day_dir.exists() {
                 fs::create_dir_all(&day_dir).map_err(StoreError::io(&day_dir))?;
                 sync_dir(&self.dir.join("segments"))?;
             }
-            for chunk in rows.chunks(self.config.segment_rows) {
+            for (chunk, chunk_fps) in rows.chunks(self.config.segment_rows).zip(fps.chunks(self.config.segment_rows)) {
                 let seq = self.next_seq;
                 self.next_seq += 1;
                 let path = day_dir.join(format!("{seq:010}.seg"));
-                let meta = segment::write(&path, seq, chunk, &mut self.zstd)?;
+                let meta = segment::write(&path, seq, chunk, chunk_fps, &mut self.zstd)?;
                 written.push(meta);
             }
             sync_dir(&day_dir)?;
         }
         self.wal.clear()?;
         // the sealed fingerprints leave memory; dedup reloads a segment when a batch overlaps it
-        for (_, rows) in &by_day {
-            for r in rows {
-                self.seen.remove(&r.fingerprint());
+        for (_, _, fps) in &by_day {
+            for fp in fps {
+                self.seen.remove(fp);
             }
         }
         self.segments.extend(written);
@@ -226,7 +237,7 @@ impl ColumnarStore {
         let mut fields = Vec::new();
         q.filter.fields(&mut fields);
         let timed = q.since_ms.is_some() || q.until_ms.is_some();
-        let pending = Columns::of_rows(&self.pending);
+        let pending = Columns::of_rows(&self.pending, &self.pending_fps);
         let mut sources: Vec<Columns<'_>> = Vec::new();
         let mut run = |cols: &mut Columns<'_>| -> Result<bool, StoreError> {
             let pred = compile(&q.filter, cols)?;

@@ -18,7 +18,7 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::checksum::hash64;
+use crate::checksum::{hash64, FastMap};
 use crate::codec::{put_bytes, put_varint, unzigzag, zigzag, Reader};
 use crate::error::StoreError;
 use crate::query::Field;
@@ -112,7 +112,9 @@ fn list(field: Field, row: &StoredEvent) -> &[Vec<u8>] {
 }
 
 /// Column id → uncompressed bytes, for a batch of rows.
-pub(crate) fn encode_columns(rows: &[StoredEvent]) -> Vec<(u32, Vec<u8>)> {
+/// `fps` are the rows' fingerprints, computed once by the caller.
+pub(crate) fn encode_columns(rows: &[StoredEvent], fps: &[u64]) -> Vec<(u32, Vec<u8>)> {
+    debug_assert_eq!(rows.len(), fps.len());
     let mut out: Vec<(u32, Vec<u8>)> = Vec::new();
     let (mut ms, mut serial) = (Vec::new(), Vec::new());
     let (mut pms, mut pserial) = (0i64, 0i64);
@@ -126,7 +128,7 @@ pub(crate) fn encode_columns(rows: &[StoredEvent]) -> Vec<(u32, Vec<u8>)> {
     for field in Field::ALL {
         let c = col(field);
         let mut bytes = Vec::new();
-        let mut dict: HashMap<&[u8], u64> = HashMap::new();
+        let mut dict: FastMap<&[u8], u64> = FastMap::default();
         let mut dict_bytes = Vec::new();
         match c {
             Col::Num(id) => {
@@ -165,8 +167,8 @@ pub(crate) fn encode_columns(rows: &[StoredEvent]) -> Vec<(u32, Vec<u8>)> {
         out.push((id, bytes));
     }
     let mut fp = Vec::with_capacity(rows.len() * 8);
-    for r in rows {
-        fp.extend_from_slice(&r.fingerprint().to_le_bytes());
+    for f in fps {
+        fp.extend_from_slice(&f.to_le_bytes());
     }
     out.push((FINGERPRINT, fp));
     for (k, block) in rows.chunks(RAW_BLOCK).enumerate() {
@@ -180,7 +182,7 @@ pub(crate) fn encode_columns(rows: &[StoredEvent]) -> Vec<(u32, Vec<u8>)> {
 }
 
 /// Returns the dictionary id of `s` (1-based), adding it to the dictionary when new.
-fn intern<'r>(dict: &mut HashMap<&'r [u8], u64>, dict_bytes: &mut Vec<u8>, s: &'r [u8]) -> u64 {
+fn intern<'r>(dict: &mut FastMap<&'r [u8], u64>, dict_bytes: &mut Vec<u8>, s: &'r [u8]) -> u64 {
     let n = dict.len() as u64;
     *dict.entry(s).or_insert_with(|| {
         put_bytes(dict_bytes, s);
@@ -214,11 +216,11 @@ pub(crate) struct SegmentMeta {
 /// syncs the directory).
 /// `zstd` is reused from segment to segment: a compression context is megabytes of tables, and
 /// making one per column costs more (in page faults) than compressing.
-pub(crate) fn write(path: &Path, seq: u64, rows: &[StoredEvent], zstd: &mut zstd::bulk::Compressor<'static>) -> Result<SegmentMeta, StoreError> {
+pub(crate) fn write(path: &Path, seq: u64, rows: &[StoredEvent], fps: &[u64], zstd: &mut zstd::bulk::Compressor<'static>) -> Result<SegmentMeta, StoreError> {
     let mut file = Vec::with_capacity(rows.len() * 64);
     file.extend_from_slice(MAGIC);
     let mut cols = Vec::new();
-    for (id, raw) in encode_columns(rows) {
+    for (id, raw) in encode_columns(rows, fps) {
         let z = zstd.compress(&raw).map_err(StoreError::io(path))?;
         cols.push(ColMeta { id, offset: file.len() as u64, zlen: z.len() as u64, rawlen: raw.len() as u64, checksum: hash64(u64::from(id), &z) });
         file.extend_from_slice(&z);
@@ -327,8 +329,8 @@ impl<'a> Columns<'a> {
         Ok(Columns::new(meta.rows, Source::File(file, meta)))
     }
 
-    pub(crate) fn of_rows(rows: &[StoredEvent]) -> Columns<'static> {
-        Columns::new(rows.len(), Source::Memory(encode_columns(rows).into_iter().collect()))
+    pub(crate) fn of_rows(rows: &[StoredEvent], fps: &[u64]) -> Columns<'static> {
+        Columns::new(rows.len(), Source::Memory(encode_columns(rows, fps).into_iter().collect()))
     }
 
     fn new(rows: usize, source: Source<'a>) -> Columns<'a> {

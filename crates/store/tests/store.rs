@@ -296,3 +296,28 @@ fn kill_9_during_ingest_loses_nothing_acknowledged_and_reingest_adds_no_duplicat
     assert_eq!(report.duplicates, stored.len() as u64);
     assert_eq!(store.count(&Query::all()).unwrap(), evs.len() as u64);
 }
+
+#[test]
+fn the_graph_rebuilt_from_the_store_is_the_graph_of_the_log() {
+    for log in [PROVENANCE, PIDREUSE] {
+        let evs = events(log);
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path(), 400);
+        // sealed segments and unsealed events both
+        store.ingest(&evs).unwrap();
+        let mut direct = graph::Builder::new(graph::Config::default());
+        evs.iter().for_each(|e| direct.event(e));
+        let mut rebuilt = graph::Builder::new(graph::Config::default());
+        store
+            .search(&Query::all(), &mut |e| {
+                rebuilt.event(&e.event().unwrap());
+                true
+            })
+            .unwrap();
+        assert_eq!(rebuilt.counters(), direct.counters());
+        let (a, b) = (rebuilt.finish(), direct.finish());
+        assert_eq!((a.entity_count(), a.edge_count(), a.stats()), (b.entity_count(), b.edge_count(), b.stats()));
+        let describe = |g: &graph::Graph| g.edges().map(|(id, _)| graph::describe::edge(g, id)).collect::<Vec<_>>();
+        assert_eq!(describe(&a), describe(&b));
+    }
+}
