@@ -12,6 +12,7 @@ mod assembler;
 mod event;
 mod execve;
 mod fxhash;
+pub mod path;
 pub use fxhash::FxHasher;
 mod serial;
 pub mod summary;

@@ -171,22 +171,8 @@ pub(crate) fn resolve(cwd: Option<&[u8]>, name: &[u8]) -> Vec<u8> {
             _ => return name.to_vec(),
         }
     };
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in path.split(|&b| b == b'/') {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    let mut out = Vec::with_capacity(path.len());
-    for p in &parts {
-        out.push(b'/');
-        out.extend_from_slice(p);
-    }
-    if out.is_empty() || path.ends_with(b"/") {
+    let mut out = assemble::path::normalize(path);
+    if path.ends_with(b"/") && out != b"/" {
         out.push(b'/');
     }
     out

@@ -781,7 +781,7 @@ impl Builder {
     fn full_name(&mut self, c: &Call<'_>, item: &PathItem<'_>, dirfd: Option<u64>) -> Option<Sym> {
         let name = item.name.as_deref()?;
         if name.first() == Some(&b'/') {
-            return Some(self.g.strings.intern(&normalize(name)));
+            return Some(self.g.strings.intern(&assemble::path::normalize(name)));
         }
         if dirfd.is_some_and(|d| d != AT_FDCWD) {
             return None;
@@ -790,7 +790,7 @@ impl Builder {
         let mut joined = cwd.to_vec();
         joined.push(b'/');
         joined.extend_from_slice(name);
-        Some(self.g.strings.intern(&normalize(&joined)))
+        Some(self.g.strings.intern(&assemble::path::normalize(&joined)))
     }
 
     // ---- sockets, users, modules ----
@@ -898,33 +898,9 @@ fn mmap_fd(event: &Event) -> Option<i64> {
     Fields::new(record.body).find(|f| f.name == b"fd").and_then(|f| std::str::from_utf8(f.value.bytes()).ok()?.parse().ok())
 }
 
-/// Removes `.` and empty components and resolves `..` textually (the kernel already followed
-/// symlinks to find the inode; the name is only a label).
-fn normalize(path: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in path.split(|&b| b == b'/') {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    let mut out = Vec::with_capacity(path.len());
-    for p in parts {
-        out.push(b'/');
-        out.extend_from_slice(p);
-    }
-    if out.is_empty() {
-        out.push(b'/');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use assemble::path::normalize;
 
     #[test]
     fn names_are_normalized_textually() {
