@@ -546,15 +546,7 @@ impl Builder {
             auid: p.as_ref().and_then(|p| p.auid),
             origin: ProcessOrigin::Clone,
         };
-        let id = self.g.add_entity(Entity {
-            host: c.host,
-            version: 0,
-            prev: None,
-            created: c.at,
-            created_ms: c.ev.ms,
-            partial: false,
-            detail: Detail::Process(detail),
-        });
+        let id = self.first_version(c, Detail::Process(detail));
         self.g.add_edge(parent, id, Op::Fork, c.at, c.ev, 0);
         self.procs.insert(key, ProcState { current: id, first: id, fds, exited: false, origin: ProcessOrigin::Clone });
     }
@@ -730,15 +722,7 @@ impl Builder {
             Some(st) => st.epoch + 1,
             None => 0,
         };
-        let id = self.g.add_entity(Entity {
-            host: c.host,
-            version: 0,
-            prev: None,
-            created: c.at,
-            created_ms: c.ev.ms,
-            partial: false,
-            detail: Detail::File(File { dev, inode, epoch, name: None, mode: item.mode }),
-        });
+        let id = self.first_version(c, Detail::File(File { dev, inode, epoch, name: None, mode: item.mode }));
         self.files.insert(key, FileState { current: id, epoch, read_since_version: false });
         Some(key)
     }
@@ -810,32 +794,29 @@ impl Builder {
             return Some(id);
         }
         let addr = addr.map(|a| self.g.strings.intern(a));
-        let id = self.g.add_entity(Entity {
+        let id = self.first_version(c, Detail::Socket(Socket { family, addr, port: sa.port, local }));
+        self.sockets.insert(key, id);
+        Some(id)
+    }
+
+    /// Adds the first version of an entity seen in call `c`.
+    fn first_version(&mut self, c: &Call<'_>, detail: Detail) -> EntityId {
+        self.g.add_entity(Entity {
             host: c.host,
             version: 0,
             prev: None,
             created: c.at,
             created_ms: c.ev.ms,
             partial: false,
-            detail: Detail::Socket(Socket { family, addr, port: sa.port, local }),
-        });
-        self.sockets.insert(key, id);
-        Some(id)
+            detail,
+        })
     }
 
     fn user(&mut self, c: &Call<'_>, uid: u32) -> EntityId {
         if let Some(&id) = self.users.get(&(c.host, uid)) {
             return id;
         }
-        let id = self.g.add_entity(Entity {
-            host: c.host,
-            version: 0,
-            prev: None,
-            created: c.at,
-            created_ms: c.ev.ms,
-            partial: false,
-            detail: Detail::User(User { uid }),
-        });
+        let id = self.first_version(c, Detail::User(User { uid }));
         self.users.insert((c.host, uid), id);
         id
     }
@@ -844,15 +825,7 @@ impl Builder {
         if let Some(&id) = self.modules.get(&(c.host, name)) {
             return id;
         }
-        let id = self.g.add_entity(Entity {
-            host: c.host,
-            version: 0,
-            prev: None,
-            created: c.at,
-            created_ms: c.ev.ms,
-            partial: false,
-            detail: Detail::Module(Module { name }),
-        });
+        let id = self.first_version(c, Detail::Module(Module { name }));
         self.modules.insert((c.host, name), id);
         id
     }
