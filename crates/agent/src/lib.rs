@@ -266,7 +266,8 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> Result<Report, Error> {
     let ended = pipeline.run(rx, free_tx, Arc::clone(&stop));
     // Stop the source (also when the pipeline failed) and hand the registration back.
     stop.store(true, Ordering::Relaxed);
-    if kind != SourceKind::Plugin && !(kind == SourceKind::GoAudit && !follows_file) {
+    // A standard-input source may be blocked in a read: it is left to end with the process.
+    if follows_file || kind.is_netlink() {
         let _ = source_thread.join();
     }
     kernel::restore(&changed);

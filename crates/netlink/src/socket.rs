@@ -342,18 +342,11 @@ impl AuditSocket {
     /// timeout; a timeout is a retryable [`Error::Io`] ([`Error::is_timeout`]). Datagrams from
     /// anyone but the kernel are ignored.
     pub fn recv<'b>(&mut self, buf: &'b mut [u8]) -> Result<Messages<'b>, Error> {
-        self.recv_with(buf, 0)
-    }
-
-    /// Like [`AuditSocket::recv`], but returns at once: `Ok(None)` when no datagram is waiting.
-    /// A collector that sleeps a few milliseconds and then drains the socket with this wakes up
-    /// once per batch instead of once per record.
-    pub fn try_recv<'b>(&mut self, buf: &'b mut [u8]) -> Result<Option<Messages<'b>>, Error> {
-        match self.recv_with(buf, libc::MSG_DONTWAIT) {
-            Ok(messages) => Ok(Some(messages)),
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
+        if let Some(n) = self.unstash(buf) {
+            return Ok(Messages::new(&buf[..n?]));
         }
+        let n = recv_from_kernel(self.fd.as_raw_fd(), buf, "recv")?;
+        Ok(Messages::new(&buf[..n]))
     }
 
     /// Reads every datagram waiting, up to the batch's slots, with one `recvmmsg` call and
@@ -406,14 +399,6 @@ impl AuditSocket {
             batch.lens.push(if name.nl_pid == 0 { h.msg_len as usize } else { 0 });
         }
         Ok(batch.lens.len())
-    }
-
-    fn recv_with<'b>(&mut self, buf: &'b mut [u8], flags: i32) -> Result<Messages<'b>, Error> {
-        if let Some(n) = self.unstash(buf) {
-            return Ok(Messages::new(&buf[..n?]));
-        }
-        let n = recv_from_kernel(self.fd.as_raw_fd(), buf, flags, "recv")?;
-        Ok(Messages::new(&buf[..n]))
     }
 
     /// Writes the oldest stashed record into `buf` as a datagram; returns its length.
@@ -514,7 +499,7 @@ impl AuditSocket {
             if ready == 0 {
                 return Err(Error::NoReply { op });
             }
-            let n = match recv_from_kernel(self.fd.as_raw_fd(), &mut self.reply_buf, 0, op) {
+            let n = match recv_from_kernel(self.fd.as_raw_fd(), &mut self.reply_buf, op) {
                 Ok(n) => n,
                 Err(e) if e.is_timeout() => continue,
                 Err(e) => return Err(e),
@@ -594,7 +579,7 @@ fn sockaddr(groups: u32) -> libc::sockaddr_nl {
 }
 
 /// Receives one datagram sent by the kernel (port id 0), skipping any other sender's.
-fn recv_from_kernel(fd: RawFd, buf: &mut [u8], flags: i32, op: &'static str) -> Result<usize, Error> {
+fn recv_from_kernel(fd: RawFd, buf: &mut [u8], op: &'static str) -> Result<usize, Error> {
     loop {
         let mut from = sockaddr(0);
         let mut from_len = mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
@@ -603,7 +588,7 @@ fn recv_from_kernel(fd: RawFd, buf: &mut [u8], flags: i32, op: &'static str) -> 
                 fd,
                 buf.as_mut_ptr().cast(),
                 buf.len(),
-                flags,
+                0,
                 (&mut from as *mut libc::sockaddr_nl).cast(),
                 &mut from_len,
             )
