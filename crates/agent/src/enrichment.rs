@@ -242,7 +242,7 @@ impl Enricher {
                 self.write_process(pid, out, body);
             }
             if self.config.containers || self.config.namespaces {
-                if !self.contexts.get(&pid).is_some_and(|c| self.table.get(pid).is_none_or(|p| p.key == c.key)) {
+                if self.contexts.get(&pid).is_none_or(|c| self.table.get(pid).is_some_and(|p| p.key != c.key)) {
                     let key = self.table.get(pid).map_or(0, |p| p.key);
                     self.read_context(pid, summary.and_then(|s| s.ppid), key);
                 }

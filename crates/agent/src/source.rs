@@ -248,10 +248,8 @@ pub fn run_follower(mut follower: Follower, feed: Feed, poll: Duration, go_audit
             let position = Some(line.position);
             chunk.items.push(Item::Line { bytes, end, position, go_audit });
             last = Some(line.position);
-            if chunk.items.len() >= CHUNK_ITEMS * 4 {
-                if !feed.send(std::mem::replace(&mut chunk, feed.chunk())) {
-                    return;
-                }
+            if chunk.items.len() >= CHUNK_ITEMS * 4 && !feed.send(std::mem::replace(&mut chunk, feed.chunk())) {
+                return;
             }
         }
         if let Some(moved) = batch.checkpoint() {

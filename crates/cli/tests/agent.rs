@@ -222,7 +222,7 @@ fn damaged_input_is_kept_as_diagnostics_and_the_stream_goes_on() {
         .filter_map(|v| Some((v.get("diagnostic")?.as_str()?.to_string(), v["raw"].as_str()?.len())))
         .collect();
     let mut expected = vec![("no_record_type".to_string(), 23), ("no_record_type".to_string(), 13)];
-    expected.extend(std::iter::repeat(("line_too_long".to_string(), 1 << 20)).take(10));
+    expected.extend(std::iter::repeat_n(("line_too_long".to_string(), 1 << 20), 10));
     expected.push(("line_too_long".to_string(), "type=SYSCALL msg=audit(1795246000.002:2): ".len()));
     expected.push(("truncated".to_string(), 60));
     assert_eq!(diagnostics, expected);
