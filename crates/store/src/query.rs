@@ -103,20 +103,11 @@ impl Field {
 
     pub fn kind(self) -> FieldKind {
         match self {
-            Field::Pid | Field::Ppid | Field::Uid | Field::Auid | Field::Euid | Field::Port => {
-                FieldKind::Number
-            }
+            Field::Pid | Field::Ppid | Field::Uid | Field::Auid | Field::Euid | Field::Port => FieldKind::Number,
             Field::Exit => FieldKind::Signed,
             Field::Success => FieldKind::Bool,
             Field::Key | Field::Type | Field::Path => FieldKind::TextList,
-            Field::Node
-            | Field::Syscall
-            | Field::Exe
-            | Field::Comm
-            | Field::Cwd
-            | Field::Argv
-            | Field::Addr
-            | Field::Container => FieldKind::Text,
+            Field::Node | Field::Syscall | Field::Exe | Field::Comm | Field::Cwd | Field::Argv | Field::Addr | Field::Container => FieldKind::Text,
         }
     }
 }
@@ -191,19 +182,11 @@ pub struct Query {
 
 impl Query {
     pub fn all() -> Query {
-        Query {
-            since_ms: None,
-            until_ms: None,
-            filter: Filter::All,
-        }
+        Query { since_ms: None, until_ms: None, filter: Filter::All }
     }
 
     pub fn filter(filter: Filter) -> Query {
-        Query {
-            since_ms: None,
-            until_ms: None,
-            filter,
-        }
+        Query { since_ms: None, until_ms: None, filter }
     }
 
     pub(crate) fn overlaps(&self, min_ms: u64, max_ms: u64) -> bool {
