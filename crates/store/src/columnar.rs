@@ -81,6 +81,9 @@ pub struct ColumnarStore {
     loaded: FastSet<u64>,
     zstd: zstd::bulk::Compressor<'static>,
     lines_zstd: zstd::bulk::Compressor<'static>,
+    /// Reused: compression output, a lines block before compression.
+    zscratch: Vec<u8>,
+    lines_scratch: Vec<u8>,
 }
 
 /// The new events of a batch, encoded: field encodings (each followed by its fingerprint, as
@@ -167,6 +170,8 @@ impl ColumnarStore {
             loaded: FastSet::default(),
             zstd: zstd::bulk::Compressor::new(config.level).map_err(StoreError::io(dir))?,
             lines_zstd: zstd::bulk::Compressor::new(config.lines_level).map_err(StoreError::io(dir))?,
+            zscratch: Vec::new(),
+            lines_scratch: Vec::new(),
         };
         // events sealed just before a crash are in a segment and still in the log
         for batch in replay.batches {
@@ -292,17 +297,18 @@ impl ColumnarStore {
             }
         }
         let mut blocks: Vec<(usize, &[u32], LinesBlock)> = Vec::new();
-        let mut raw = Vec::new();
+        let mut raw = std::mem::take(&mut self.lines_scratch);
         for (b, rows) in &runs {
             for chunk in rows.chunks(segment::RAW_BLOCK) {
                 raw.clear();
                 for &i in chunk {
                     put_bytes(&mut raw, &fresh.lines[fresh.rows[i as usize].lines.clone()]);
                 }
-                let z = self.lines_zstd.compress(&raw).map_err(StoreError::io(&self.dir))?;
+                let z = crate::codec::compress(&mut self.lines_zstd, &mut self.zscratch, &raw).map_err(StoreError::io(&self.dir))?;
                 blocks.push((*b, chunk, LinesBlock { rows: chunk.len() as u32, rawlen: raw.len() as u64, z }));
             }
         }
+        self.lines_scratch = raw;
         if log {
             let refs: Vec<BlockRef<'_>> = blocks.iter().map(|(_, rows, b)| BlockRef { rows, rawlen: b.rawlen, z: &b.z }).collect();
             self.wal.append(fresh.rows.len(), fresh.rows[0].ordinal, &fresh.fields, &refs)?;
@@ -426,7 +432,7 @@ impl ColumnarStore {
             let seq = self.next_seq;
             self.next_seq += 1;
             let path = day_dir.join(format!("{seq:010}.seg"));
-            written.push(segment::write(&path, seq, p, &mut self.zstd)?);
+            written.push(segment::write(&path, seq, p, &mut self.zstd, &mut self.zscratch)?);
         }
         let mut dirs: Vec<&Path> = written.iter().filter_map(|m| m.path.parent()).collect();
         dirs.dedup();

@@ -231,8 +231,18 @@ pub(crate) fn encode_event(e: &Event, fields: &mut Vec<u8>, lines: &mut Vec<u8>)
         if SummaryBuilder::wants(rt) {
             // the ENRICHED suffix only names ids: the store keeps the numbers
             builder.begin(rt);
+            // of a PATH or CWD record the store keeps only the name: the fields after it are
+            // not split
+            let last = match rt {
+                RecordType::CWD => Some(&b"cwd"[..]),
+                RecordType::PATH => Some(&b"name"[..]),
+                _ => None,
+            };
             for f in Fields::new(rec.body) {
                 builder.field(&f);
+                if last == Some(f.name) {
+                    break;
+                }
             }
             builder.end();
         }

@@ -137,7 +137,7 @@ pub(crate) fn lines_path(segment: &Path) -> PathBuf {
 /// record lines are written as the builder holds them, already compressed.
 /// `zstd` is reused from segment to segment: a compression context is megabytes of tables, and
 /// making one per column costs more (in page faults) than compressing.
-pub(crate) fn write(path: &Path, seq: u64, p: &Pending, zstd: &mut zstd::bulk::Compressor<'static>) -> Result<SegmentMeta, StoreError> {
+pub(crate) fn write(path: &Path, seq: u64, p: &Pending, zstd: &mut zstd::bulk::Compressor<'static>, scratch: &mut Vec<u8>) -> Result<SegmentMeta, StoreError> {
     let head = [p.rows as u64, p.min_ms, p.max_ms, p.min_ordinal, p.max_ordinal];
     let mut block_rows = Vec::new();
     for b in &p.blocks {
@@ -146,9 +146,9 @@ pub(crate) fn write(path: &Path, seq: u64, p: &Pending, zstd: &mut zstd::bulk::C
     let mut lines: Vec<(u32, Data<'_>)> = vec![(BLOCK_ROWS, Data::Raw(&block_rows))];
     lines.extend(p.blocks.iter().enumerate().map(|(k, b)| (RAW + k as u32, Data::Compressed(&b.z, b.rawlen))));
     let lpath = lines_path(path);
-    let (lbytes, lcols) = write_file(&lpath, LINES_MAGIC, head, lines, zstd)?;
+    let (lbytes, lcols) = write_file(&lpath, LINES_MAGIC, head, lines, zstd, scratch)?;
     let cols = p.columns().into_iter().map(|(id, b)| (id, Data::Raw(b))).collect();
-    let (bytes, cols) = write_file(path, MAGIC, head, cols, zstd)?;
+    let (bytes, cols) = write_file(path, MAGIC, head, cols, zstd, scratch)?;
     Ok(SegmentMeta {
         path: path.to_path_buf(),
         seq,
@@ -175,13 +175,14 @@ fn write_file(
     head: [u64; 5],
     columns: Vec<(u32, Data<'_>)>,
     zstd: &mut zstd::bulk::Compressor<'static>,
+    scratch: &mut Vec<u8>,
 ) -> Result<(u64, Vec<ColMeta>), StoreError> {
     let mut file = Vec::with_capacity(1 << 20);
     file.extend_from_slice(magic);
     let mut cols = Vec::new();
     for (id, data) in columns {
         let (z, rawlen) = match data {
-            Data::Raw(raw) => (std::borrow::Cow::Owned(zstd.compress(raw).map_err(StoreError::io(path))?), raw.len() as u64),
+            Data::Raw(raw) => (std::borrow::Cow::Owned(crate::codec::compress(zstd, scratch, raw).map_err(StoreError::io(path))?), raw.len() as u64),
             Data::Compressed(z, rawlen) => (std::borrow::Cow::Borrowed(z), rawlen),
         };
         cols.push(ColMeta { id, offset: file.len() as u64, zlen: z.len() as u64, rawlen, checksum: hash64(u64::from(id), &z) });
