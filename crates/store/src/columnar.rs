@@ -22,7 +22,7 @@ use crate::checksum::{FastMap, FastSet};
 use crate::codec::{put_bytes, unzigzag, zigzag};
 use crate::error::StoreError;
 use crate::pending::{LinesBlock, Pending};
-use crate::query::{Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
+use crate::query::{Cmp, Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
 use crate::row::{encode_event, StoredEvent};
 use crate::segment::{self, col, Col, Columns, SegmentMeta};
 use crate::wal::{Batch, BlockRef, Wal};
@@ -654,6 +654,10 @@ enum Pred {
     True,
     False,
     Num(u32, u64),
+    /// A number column's value (codes decoded; absent values never match) compared.
+    NumCmp(u32, Cmp, i64, FieldKind),
+    /// A delta column (time, serial) equal to (`None`) or compared with a value.
+    Delta(u32, Option<Cmp>, i64),
     /// Matching dictionary ids (index = id).
     Text(u32, Vec<bool>),
     List(u32, Vec<bool>),
@@ -671,8 +675,14 @@ fn compile(f: &Filter, cols: &mut Columns<'_>) -> Result<Pred, StoreError> {
                 Pred::Num(id, code)
             }
             (Col::Num(id), Value::Bool(b)) => Pred::Num(id, 1 + u64::from(*b)),
+            (Col::Delta(id), Value::Number(n)) => time_bound(cols, *field, None, *n).unwrap_or(Pred::Delta(id, None, *n)),
             (_, Value::Text(t)) => text_pred(cols, *field, |s| s == t.as_slice())?,
             _ => return Err(StoreError::Query(format!("{} cannot equal {value:?}", field.as_str()))),
+        },
+        Filter::Cmp(field, op, n) => match col(*field) {
+            Col::Num(id) => Pred::NumCmp(id, *op, *n, field.kind()),
+            Col::Delta(id) => time_bound(cols, *field, Some(*op), *n).unwrap_or(Pred::Delta(id, Some(*op), *n)),
+            _ => return Err(StoreError::Query(format!("{} is not a number or time field: {} does not apply", field.as_str(), op.as_str()))),
         },
         Filter::Prefix(field, p) => text_pred(cols, *field, |s| s.starts_with(p))?,
         Filter::Contains(field, p) => text_pred(cols, *field, |s| contains(s, p))?,
@@ -705,6 +715,23 @@ fn compile(f: &Filter, cols: &mut Columns<'_>) -> Result<Pred, StoreError> {
     })
 }
 
+/// A time comparison that every (or no) event of the source satisfies, known from its time
+/// range without reading a row.
+fn time_bound(cols: &Columns<'_>, field: Field, op: Option<Cmp>, n: i64) -> Option<Pred> {
+    if field != Field::Time {
+        return None;
+    }
+    let (lo, hi) = cols.time_range();
+    let holds = |v: u64| op.map_or(v as i64 == n, |op| op.holds(v as i64, n));
+    match op {
+        // monotonic: both ends decide
+        Some(_) if holds(lo) && holds(hi) => Some(Pred::True),
+        Some(_) if !holds(lo) && !holds(hi) => Some(Pred::False),
+        None if n < lo as i64 || n > hi as i64 => Some(Pred::False),
+        _ => None,
+    }
+}
+
 /// A text comparison resolved against the dictionary: a segment where no dictionary entry
 /// matches is skipped unread.
 fn text_pred(cols: &mut Columns<'_>, field: Field, m: impl Fn(&[u8]) -> bool) -> Result<Pred, StoreError> {
@@ -723,7 +750,7 @@ fn text_pred(cols: &mut Columns<'_>, field: Field, m: impl Fn(&[u8]) -> bool) ->
     Ok(match col(field) {
         Col::Text(id) => Pred::Text(id, hit),
         Col::List(id) => Pred::List(id, hit),
-        Col::Num(_) => return Err(StoreError::Query(format!("{} is not a text field", field.as_str()))),
+        Col::Num(_) | Col::Delta(_) => return Err(StoreError::Query(format!("{} is not a text field", field.as_str()))),
     })
 }
 
@@ -736,6 +763,15 @@ fn eval(p: &Pred, cols: &Columns<'_>, i: usize) -> bool {
         Pred::True => true,
         Pred::False => false,
         Pred::Num(id, code) => cols.nums[id][i] == *code,
+        Pred::NumCmp(id, op, n, kind) => match (cols.nums[id][i], kind) {
+            (0, _) => false,
+            (code, FieldKind::Signed) => op.holds(unzigzag(code - 1), *n),
+            (code, _) => op.holds((code - 1) as i64, *n),
+        },
+        Pred::Delta(id, op, n) => {
+            let v = cols.delta(*id, i) as i64;
+            op.map_or(v == *n, |op| op.holds(v, *n))
+        }
         Pred::Text(id, hit) => hit[cols.texts[id][i] as usize],
         Pred::List(id, hit) => {
             let (offsets, ids) = &cols.lists[id];
@@ -758,6 +794,7 @@ fn group_values(cols: &Columns<'_>, field: Field, i: usize) -> Vec<GroupValue> {
                 (v, _) => GroupValue::Number((v - 1) as i64),
             }]
         }
+        Col::Delta(id) => vec![GroupValue::Number(cols.delta(id, i) as i64)],
         Col::Text(id) => {
             let v = cols.texts[&id][i] as usize;
             vec![cols.dicts[&id].get(v.wrapping_sub(1)).map_or(GroupValue::None, |s| GroupValue::Text(s.clone()))]

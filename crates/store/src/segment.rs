@@ -45,6 +45,8 @@ pub(crate) enum Col {
     Text(u32),
     /// A count and dictionary ids per row.
     List(u32),
+    /// Zigzag deltas from the previous row (time, serial).
+    Delta(u32),
 }
 
 pub(crate) const MS: u32 = 0;
@@ -82,6 +84,8 @@ pub(crate) fn col(field: Field) -> Col {
         Field::Type => Col::List(21),
         Field::Key => Col::List(22),
         Field::Path => Col::List(23),
+        Field::Serial => Col::Delta(SERIAL),
+        Field::Time => Col::Delta(MS),
     }
 }
 
@@ -300,6 +304,8 @@ pub(crate) struct Columns<'a> {
     /// List columns: offsets (rows + 1) into ids.
     pub lists: HashMap<u32, (Vec<u32>, Vec<u32>)>,
     pub dicts: HashMap<u32, Vec<Vec<u8>>>,
+    /// Delta columns other than time, decoded to values.
+    pub deltas: HashMap<u32, Vec<u64>>,
 }
 
 enum Source<'a> {
@@ -323,7 +329,15 @@ impl<'a> Columns<'a> {
     }
 
     fn new(rows: usize, source: Source<'a>) -> Columns<'a> {
-        Columns { rows, source, ms: None, nums: HashMap::new(), texts: HashMap::new(), lists: HashMap::new(), dicts: HashMap::new() }
+        Columns { rows, source, ms: None, nums: HashMap::new(), texts: HashMap::new(), lists: HashMap::new(), dicts: HashMap::new(), deltas: HashMap::new() }
+    }
+
+    /// The oldest and newest event time.
+    pub(crate) fn time_range(&self) -> (u64, u64) {
+        match &self.source {
+            Source::File(_, m) => (m.min_ms, m.max_ms),
+            Source::Memory(p) => (p.min_ms, p.max_ms),
+        }
     }
 
     fn path(&self) -> Option<&Path> {
@@ -427,7 +441,7 @@ impl<'a> Columns<'a> {
     pub(crate) fn load_dict(&mut self, field: Field) -> Result<&[Vec<u8>], StoreError> {
         let id = match col(field) {
             Col::Text(id) | Col::List(id) => id,
-            Col::Num(_) => return Ok(&[]),
+            Col::Num(_) | Col::Delta(_) => return Ok(&[]),
         };
         if !self.dicts.contains_key(&id) {
             let bytes = self.raw(id + DICT)?;
@@ -441,9 +455,32 @@ impl<'a> Columns<'a> {
         Ok(&self.dicts[&id])
     }
 
+    /// The value of a delta column (time, serial) at row `i`; the column must be loaded.
+    pub(crate) fn delta(&self, id: u32, i: usize) -> u64 {
+        if id == MS {
+            self.ms.as_ref().expect("loaded")[i]
+        } else {
+            self.deltas[&id][i]
+        }
+    }
+
     /// Loads a field's per-row data.
     pub(crate) fn load(&mut self, field: Field) -> Result<(), StoreError> {
         match col(field) {
+            Col::Delta(MS) => {
+                self.load_ms()?;
+            }
+            Col::Delta(id) => {
+                if !self.deltas.contains_key(&id) {
+                    let mut v = self.varints(id)?;
+                    let mut t = 0i64;
+                    for x in &mut v {
+                        t = t.wrapping_add(unzigzag(*x));
+                        *x = t as u64;
+                    }
+                    self.deltas.insert(id, v);
+                }
+            }
             Col::Num(id) => {
                 if !self.nums.contains_key(&id) {
                     let v = self.varints(id)?;
@@ -548,6 +585,7 @@ impl<'a> Columns<'a> {
                     _ => {}
                 }
             }
+            Col::Delta(_) => {}
             Col::Text(id) => {
                 let dict = &self.dicts[&id];
                 let v = self.texts[&id][i] as usize;

@@ -499,3 +499,39 @@ fn released_lines_leave_fields_searchable_and_replay_says_they_are_gone() {
         }
     }
 }
+
+#[test]
+fn range_filters_give_the_answers_the_events_give() {
+    use store::Cmp;
+    let evs = events(PROVENANCE);
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), 400);
+    // two segments sealed, the rest unsealed
+    store.ingest(&evs).unwrap();
+    let rows: Vec<StoredEvent> = evs.iter().map(StoredEvent::from_event).collect();
+    let oracle = |pred: &dyn Fn(&StoredEvent) -> bool| rows.iter().filter(|r| pred(r)).count() as u64;
+    let mid = rows[600].ms as i64;
+    let serial = rows[300].serial as i64;
+    let cases: Vec<(Filter, u64)> = vec![
+        (Filter::Cmp(Field::Auid, Cmp::Ge, 1000), oracle(&|r| r.auid.is_some_and(|u| u >= 1000))),
+        (Filter::Cmp(Field::Exit, Cmp::Lt, 0), oracle(&|r| r.exit.is_some_and(|e| e < 0))),
+        (Filter::Cmp(Field::Pid, Cmp::Gt, 29_259), oracle(&|r| r.pid.is_some_and(|p| p > 29_259))),
+        (Filter::Cmp(Field::Port, Cmp::Le, 18_095), oracle(&|r| r.port.is_some_and(|p| p <= 18_095))),
+        (Filter::Cmp(Field::Serial, Cmp::Lt, serial), oracle(&|r| (r.serial as i64) < serial)),
+        (Filter::Eq(Field::Serial, Value::Number(serial)), 1),
+        (Filter::Cmp(Field::Time, Cmp::Ge, mid), oracle(&|r| r.ms as i64 >= mid)),
+        (Filter::Cmp(Field::Time, Cmp::Lt, mid), oracle(&|r| (r.ms as i64) < mid)),
+        (Filter::Cmp(Field::Time, Cmp::Gt, i64::MAX), 0),
+        (Filter::Not(Box::new(Filter::Eq(Field::Uid, Value::Number(0)))), oracle(&|r| r.uid != Some(0))),
+        (
+            store::syntax::parse("time>=1795253260000 and auid>=1000 and exit<0").unwrap(),
+            oracle(&|r| r.ms >= 1_795_253_260_000 && r.auid.is_some_and(|u| u >= 1000) && r.exit.is_some_and(|e| e < 0)),
+        ),
+    ];
+    for (filter, expected) in &cases {
+        assert_eq!(store.count(&Query::filter(filter.clone())).unwrap(), *expected, "{filter:?}");
+    }
+    assert_eq!(cases.iter().map(|c| c.1).collect::<Vec<_>>(), [1038, 8, 382, 2, 301, 1, 507, 601, 0, 2, 8]);
+    let err = store.count(&Query::filter(Filter::Cmp(Field::Exe, Cmp::Lt, 3))).unwrap_err();
+    assert_eq!(err.to_string(), "bad query: exe is not a number or time field: < does not apply");
+}
