@@ -162,6 +162,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             table(&mut out, &rows)?;
         }
     }
+    for p in store.damaged_since_open() {
+        eprintln!("auditmesh: warning: left out of the store: {p}");
+    }
     match out.flush() {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         r => r.map(|_| ExitCode::SUCCESS).context("cannot write the output"),

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use assemble::Event;
 
@@ -75,6 +76,10 @@ pub struct ColumnarStore {
     /// The ordinal the next stored event gets.
     next_ordinal: u64,
     problems: Vec<StoreError>,
+    /// Segments (by seq) a query found damaged, left out from then on.
+    damaged: Mutex<Vec<u64>>,
+    /// What queries found damaged (each names its file).
+    late_problems: Mutex<Vec<StoreError>>,
     /// Fingerprints of the unsealed events and of the segments loaded for dedup.
     seen: FastSet<u64>,
     /// Per segment (by seq): its fingerprints are in `seen`.
@@ -166,6 +171,8 @@ impl ColumnarStore {
             next_seq,
             next_ordinal,
             problems,
+            damaged: Mutex::new(Vec::new()),
+            late_problems: Mutex::new(Vec::new()),
             seen: FastSet::default(),
             loaded: FastSet::default(),
             zstd: zstd::bulk::Compressor::new(config.level).map_err(StoreError::io(dir))?,
@@ -180,9 +187,33 @@ impl ColumnarStore {
         Ok(store)
     }
 
-    /// Damaged files found when the store was opened (each names its file).
+    /// Damaged files found when the store was opened (each names its file). Opening checks
+    /// each file's directory; a column's checksum is checked when the column is read: see
+    /// [`ColumnarStore::damaged_since_open`] and [`ColumnarStore::verify`].
     pub fn problems(&self) -> &[StoreError] {
         &self.problems
+    }
+
+    /// Damaged columns queries have found since the store was opened (each names its file):
+    /// their segments are left out of answers from then on.
+    pub fn damaged_since_open(&self) -> Vec<String> {
+        self.late_problems.lock().expect("not poisoned").iter().map(|e| e.to_string()).collect()
+    }
+
+    /// Reads every column of every segment and lines file and checks its checksum; returns the
+    /// damaged files (each names its file). The segments found damaged are left out of answers
+    /// from then on.
+    pub fn verify(&self) -> Vec<StoreError> {
+        let mut found = Vec::new();
+        for meta in &self.segments {
+            if let Err(e) = segment::verify(meta) {
+                if !matches!(e, StoreError::Corrupt { ref path, .. } if path != &meta.path) {
+                    self.damaged.lock().expect("not poisoned").push(meta.seq);
+                }
+                found.push(e);
+            }
+        }
+        found
     }
 
     pub fn dir(&self) -> &Path {
@@ -210,6 +241,12 @@ impl ColumnarStore {
         let (Some(lo), Some(hi)) = (events.iter().map(|e| e.id.time.millis).min(), events.iter().map(|e| e.id.time.millis).max()) else {
             return Ok(report);
         };
+        // a batch that would overflow what is unsealed seals it first: segments stay near
+        // segment_rows instead of a full one and a sliver
+        let unsealed = self.unsealed();
+        if unsealed > 0 && unsealed + events.len() > self.config.segment_rows {
+            self.seal()?;
+        }
         self.load_fingerprints(lo, hi)?;
         let mut fresh = std::mem::take(&mut self.scratch);
         fresh.clear();
@@ -465,32 +502,45 @@ impl ColumnarStore {
                 return Ok(true);
             }
             for &f in &fields {
-                cols.load(f)?;
+                cols.load_for_filter(f)?;
             }
-            if timed {
+            let (lo, hi) = cols.time_range();
+            if timed && !(q.in_time(lo) && q.in_time(hi)) {
                 cols.load_ms()?;
             }
-            let mut hits = Vec::new();
-            for i in 0..cols.rows {
-                if timed && !q.in_time(cols.ms.as_ref().expect("loaded")[i]) {
-                    continue;
+            let (lo, hi) = cols.time_range();
+            let all_in_time = q.in_time(lo) && q.in_time(hi);
+            let hits: Vec<usize> = match (&pred, timed && !all_in_time) {
+                (Pred::True, false) => (0..cols.rows).collect(),
+                (Pred::True, true) => {
+                    let ms = cols.ms.as_ref().expect("loaded");
+                    (0..cols.rows).filter(|&i| q.in_time(ms[i])).collect()
                 }
-                if eval(&pred, cols, i) {
-                    hits.push(i);
+                (_, false) => mask(&pred, cols).iter().enumerate().filter(|(_, &m)| m).map(|(i, _)| i).collect(),
+                (_, true) => {
+                    let ms = cols.ms.as_ref().expect("loaded");
+                    mask(&pred, cols).iter().enumerate().filter(|&(i, &m)| m && q.in_time(ms[i])).map(|(i, _)| i).collect()
                 }
-            }
+            };
             if hits.is_empty() {
                 return Ok(true);
             }
             visit(cols, &hits)
         };
         for meta in &self.segments {
-            if !q.overlaps(meta.min_ms, meta.max_ms) {
+            if !q.overlaps(meta.min_ms, meta.max_ms) || self.damaged.lock().expect("not poisoned").contains(&meta.seq) {
                 continue;
             }
             let mut cols = Columns::of_segment(meta)?;
-            if !run(&mut cols)? {
-                return Ok(());
+            match run(&mut cols) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                // a column that fails its checksum: the segment is left out from now on, and named
+                Err(e @ StoreError::Corrupt { .. }) => {
+                    self.damaged.lock().expect("not poisoned").push(meta.seq);
+                    self.late_problems.lock().expect("not poisoned").push(e);
+                }
+                Err(e) => return Err(e),
             }
         }
         sources.extend(self.pending.iter().filter(|p| p.rows > 0).map(Columns::of_pending));
@@ -539,25 +589,47 @@ impl EventStore for ColumnarStore {
                 cols.load(f)?;
                 cols.load_dict(f)?;
             }
-            let mut keys: Vec<Vec<GroupValue>> = Vec::new();
+            // count by the columns' codes (dictionary ids, number codes), then name each
+            // distinct code tuple once per segment
+            let mut local: FastMap<Vec<u64>, u64> = FastMap::default();
+            let mut key: Vec<u64> = Vec::with_capacity(fields.len());
+            let lists = fields.iter().any(|f| matches!(col(*f), Col::List(_)));
+            let mut keys: Vec<Vec<u64>> = Vec::new();
+            let resolved: Vec<Resolved<'_>> = fields.iter().map(|&f| resolve(cols, f)).collect();
             for &i in hits {
+                if !lists {
+                    key.clear();
+                    key.extend(resolved.iter().map(|r| r.code(i)));
+                    match local.get_mut(key.as_slice()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            local.insert(key.clone(), 1);
+                        }
+                    }
+                    continue;
+                }
+                // a list field counts the event once under each of its values
                 keys.clear();
                 keys.push(Vec::with_capacity(fields.len()));
-                for &f in fields {
-                    let values = group_values(cols, f, i);
-                    let mut next = Vec::with_capacity(keys.len() * values.len());
+                for r in &resolved {
+                    let codes = r.codes(i);
+                    let mut next = Vec::with_capacity(keys.len() * codes.len());
                     for k in &keys {
-                        for v in &values {
+                        for &c in &codes {
                             let mut k = k.clone();
-                            k.push(v.clone());
+                            k.push(c);
                             next.push(k);
                         }
                     }
                     keys = next;
                 }
                 for k in keys.drain(..) {
-                    *groups.entry(k).or_default() += 1;
+                    *local.entry(k).or_default() += 1;
                 }
+            }
+            for (codes, n) in local {
+                let values = fields.iter().zip(codes).map(|(&f, c)| code_value(cols, f, c)).collect();
+                *groups.entry(values).or_default() += n;
             }
             Ok(true)
         })?;
@@ -758,59 +830,107 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || memchr::memmem::find(hay, needle).is_some()
 }
 
-fn eval(p: &Pred, cols: &Columns<'_>, i: usize) -> bool {
+/// Evaluates a predicate over every row of a source, a column at a time.
+fn mask(p: &Pred, cols: &Columns<'_>) -> Vec<bool> {
+    let n = cols.rows;
     match p {
-        Pred::True => true,
-        Pred::False => false,
-        Pred::Num(id, code) => cols.nums[id][i] == *code,
-        Pred::NumCmp(id, op, n, kind) => match (cols.nums[id][i], kind) {
-            (0, _) => false,
-            (code, FieldKind::Signed) => op.holds(unzigzag(code - 1), *n),
-            (code, _) => op.holds((code - 1) as i64, *n),
-        },
-        Pred::Delta(id, op, n) => {
-            let v = cols.delta(*id, i) as i64;
-            op.map_or(v == *n, |op| op.holds(v, *n))
+        Pred::True => vec![true; n],
+        Pred::False => vec![false; n],
+        Pred::Num(id, code) => cols.nums[id].iter().map(|v| v == code).collect(),
+        Pred::NumCmp(id, op, x, kind) => cols.nums[id]
+            .iter()
+            .map(|&code| match (code, kind) {
+                (0, _) => false,
+                (code, FieldKind::Signed) => op.holds(unzigzag(code - 1), *x),
+                (code, _) => op.holds((code - 1) as i64, *x),
+            })
+            .collect(),
+        Pred::Delta(id, op, x) => (0..n)
+            .map(|i| {
+                let v = cols.delta(*id, i) as i64;
+                op.map_or(v == *x, |op| op.holds(v, *x))
+            })
+            .collect(),
+        Pred::Text(id, hit) => cols.texts[id].iter().map(|&v| hit.get(v as usize).copied().unwrap_or(false)).collect(),
+        Pred::List(id, hit) => cols.list_any(*id, hit),
+        Pred::And(v) => {
+            let mut m = vec![true; n];
+            for p in v {
+                for (a, b) in m.iter_mut().zip(mask(p, cols)) {
+                    *a &= b;
+                }
+            }
+            m
         }
-        Pred::Text(id, hit) => hit[cols.texts[id][i] as usize],
-        Pred::List(id, hit) => {
-            let (offsets, ids) = &cols.lists[id];
-            ids[offsets[i] as usize..offsets[i + 1] as usize].iter().any(|&v| hit.get(v as usize).copied().unwrap_or(false))
+        Pred::Or(v) => {
+            let mut m = vec![false; n];
+            for p in v {
+                for (a, b) in m.iter_mut().zip(mask(p, cols)) {
+                    *a |= b;
+                }
+            }
+            m
         }
-        Pred::And(v) => v.iter().all(|p| eval(p, cols, i)),
-        Pred::Or(v) => v.iter().any(|p| eval(p, cols, i)),
-        Pred::Not(p) => !eval(p, cols, i),
+        Pred::Not(p) => mask(p, cols).into_iter().map(|b| !b).collect(),
     }
 }
 
-fn group_values(cols: &Columns<'_>, field: Field, i: usize) -> Vec<GroupValue> {
+/// A field's loaded column, looked up once per source.
+enum Resolved<'c> {
+    Codes(&'c [u64]),
+    Ids(&'c [u32]),
+    List(&'c [u32], &'c [u32]),
+}
+
+fn resolve<'c>(cols: &'c Columns<'_>, field: Field) -> Resolved<'c> {
     match col(field) {
-        Col::Num(id) => {
-            let v = cols.nums[&id][i];
-            vec![match (v, field.kind()) {
-                (0, _) => GroupValue::None,
-                (v, FieldKind::Signed) => GroupValue::Number(unzigzag(v - 1)),
-                (v, FieldKind::Bool) => GroupValue::Bool(v == 2),
-                (v, _) => GroupValue::Number((v - 1) as i64),
-            }]
-        }
-        Col::Delta(id) => vec![GroupValue::Number(cols.delta(id, i) as i64)],
-        Col::Text(id) => {
-            let v = cols.texts[&id][i] as usize;
-            vec![cols.dicts[&id].get(v.wrapping_sub(1)).map_or(GroupValue::None, |s| GroupValue::Text(s.clone()))]
-        }
+        Col::Num(id) => Resolved::Codes(&cols.nums[&id]),
+        Col::Text(id) => Resolved::Ids(&cols.texts[&id]),
+        Col::Delta(id) if id == segment::MS => Resolved::Codes(cols.ms.as_deref().expect("loaded")),
+        Col::Delta(id) => Resolved::Codes(&cols.deltas[&id]),
         Col::List(id) => {
             let (offsets, ids) = &cols.lists[&id];
-            let items: Vec<GroupValue> = ids[offsets[i] as usize..offsets[i + 1] as usize]
-                .iter()
-                .filter_map(|&v| cols.dicts[&id].get((v as usize).wrapping_sub(1)).map(|s| GroupValue::Text(s.clone())))
-                .collect();
-            if items.is_empty() {
-                vec![GroupValue::None]
-            } else {
-                items
-            }
+            Resolved::List(offsets, ids)
         }
+    }
+}
+
+impl Resolved<'_> {
+    /// The code at row `i` (a number column's code, a dictionary id, a delta column's value;
+    /// a list's first id).
+    fn code(&self, i: usize) -> u64 {
+        match self {
+            Resolved::Codes(v) => v[i],
+            Resolved::Ids(v) => u64::from(v[i]),
+            Resolved::List(..) => self.codes(i)[0],
+        }
+    }
+
+    /// The codes at row `i`: a list's dictionary ids (0 when empty).
+    fn codes(&self, i: usize) -> Vec<u64> {
+        match self {
+            Resolved::List(offsets, ids) => {
+                let items: Vec<u64> = ids[offsets[i] as usize..offsets[i + 1] as usize].iter().map(|&v| u64::from(v)).collect();
+                if items.is_empty() {
+                    vec![0]
+                } else {
+                    items
+                }
+            }
+            _ => vec![self.code(i)],
+        }
+    }
+}
+
+/// The value a code stands for.
+fn code_value(cols: &Columns<'_>, field: Field, code: u64) -> GroupValue {
+    match (col(field), code, field.kind()) {
+        (Col::Delta(_), v, _) => GroupValue::Number(v as i64),
+        (_, 0, _) => GroupValue::None,
+        (Col::Num(_), v, FieldKind::Signed) => GroupValue::Number(unzigzag(v - 1)),
+        (Col::Num(_), v, FieldKind::Bool) => GroupValue::Bool(v == 2),
+        (Col::Num(_), v, _) => GroupValue::Number((v - 1) as i64),
+        (Col::Text(id) | Col::List(id), v, _) => cols.dicts[&id].get(v as usize - 1).map_or(GroupValue::None, |s| GroupValue::Text(s.to_vec())),
     }
 }
 
