@@ -79,7 +79,8 @@ fn trace_back_from_the_second_file_in_three_formats() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["incomplete"], false);
-    let execs: Vec<String> = v["nodes"].as_array().unwrap().iter().filter(|n| n["kind"] == "process").map(|n| n["label"].as_str().unwrap().to_string()).collect();
+    let execs: Vec<String> =
+        v["nodes"].as_array().unwrap().iter().filter(|n| n["kind"] == "process").map(|n| n["label"].as_str().unwrap().to_string()).collect();
     insta::assert_debug_snapshot!("trace_back_second_processes", execs);
     let (code, dot, _) = run(&["trace", "forward", "127.0.0.1:18095", "--format", "dot", "--depth", "2"], d);
     assert_eq!(code, 0);
@@ -109,4 +110,43 @@ fn tree_of_the_script_and_bad_entities() {
         errors.push_str(&format!("$ {}\n[{code}] {out}{err}\n", args.join(" ")));
     }
     insta::assert_snapshot!("errors", errors);
+}
+
+#[test]
+fn search_json_prints_the_stored_fields_once_the_lines_are_released() {
+    let dir = store();
+    // what `ColumnarStore::release_lines` does: the lines files go, the segments stay
+    for day in std::fs::read_dir(dir.path().join("segments")).unwrap() {
+        for f in std::fs::read_dir(day.unwrap().path()).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|x| x == "lines") {
+                std::fs::remove_file(f).unwrap();
+            }
+        }
+    }
+    let (code, out, err) = run(&["search", "exe=/usr/bin/curl", "and", "syscall=connect", "--json"], dir.path());
+    assert_eq!((code, err.as_str()), (0, ""));
+    for line in out.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("JSON");
+    }
+    insta::assert_snapshot!("search_json_lines_released", out);
+}
+
+#[test]
+fn search_ranges_in_the_filter_and_their_errors() {
+    let dir = store();
+    let d = dir.path();
+    let mut snap = String::new();
+    for args in [
+        &["search", "time>=2026-11-21T09:27:41Z", "time<2026-11-21T09:27:44Z", "--count"][..],
+        &["search", "--since", "2026-11-21T09:27:41Z", "--until", "2026-11-21T09:27:44Z", "--count"],
+        &["search", "auid>=1000", "and", "exit<0", "and", "exit>=-13", "--count-by", "exit"],
+        &["search", "pid>x"],
+        &["search", "exe<=5"],
+        &["search", "time>=yesterday"],
+    ] {
+        let (code, out, err) = run(args, d);
+        snap.push_str(&format!("$ {}\n[{code}] {err}{out}\n", args.join(" ")));
+    }
+    insta::assert_snapshot!("search_ranges", snap);
 }
