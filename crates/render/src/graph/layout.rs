@@ -2,7 +2,9 @@
 //!
 //! 1. cycles are broken by turning around the edges that close one in a depth-first search, so
 //!    that every edge goes forward;
-//! 2. each node's rank (column) is the length of the longest path into it;
+//! 2. each node's rank (column) is the length of the longest path into it; then a node that
+//!    nothing points to moves right, to just before its nearest successor (a file read only by
+//!    the last process is drawn beside it, not in the first column);
 //! 3. an edge that spans several ranks gets a dummy point in each rank between;
 //! 4. the order within each rank starts from the input order and is improved by barycentre
 //!    sweeps (a node moves to the mean position of its neighbours in the rank before, then in the
@@ -123,15 +125,44 @@ pub(crate) fn layout(input: &Input<'_>) -> Layout {
         .iter()
         .map(|l| l.iter().map(|&v| size(v).1).sum::<f64>() + NODE_GAP * l.len().saturating_sub(1) as f64)
         .collect();
-    let height = heights.iter().copied().fold(0.0, f64::max);
+    let tallest = heights.iter().copied().fold(0.0, f64::max);
+    let mut ys = vec![0.0; total];
+    for (r, layer) in layers.iter().enumerate() {
+        let mut y = (tallest - heights[r]) / 2.0;
+        for &v in layer {
+            let (_, h) = size(v);
+            ys[v] = y + h / 2.0;
+            y += h + NODE_GAP;
+        }
+    }
+    // Straighten: each vertex moves towards the mean height of its neighbours, keeping its
+    // column's order and spacing.
+    for sweep in 0..SWEEPS {
+        let order: Vec<usize> = if sweep % 2 == 0 { (0..ranks_n).collect() } else { (0..ranks_n).rev().collect() };
+        for r in order {
+            let layer = &layers[r];
+            let desired: Vec<f64> = layer
+                .iter()
+                .map(|&v| {
+                    let ns: Vec<usize> = up[v].iter().chain(&down[v]).copied().collect();
+                    if ns.is_empty() {
+                        ys[v]
+                    } else {
+                        ns.iter().map(|&u| ys[u]).sum::<f64>() / ns.len() as f64
+                    }
+                })
+                .collect();
+            place(layer, &desired, &size, &mut ys);
+        }
+    }
+    let top = (0..total).map(|v| ys[v] - size(v).1 / 2.0).fold(f64::INFINITY, f64::min);
+    let top = if top.is_finite() { top } else { 0.0 };
+    let height = (0..total).map(|v| ys[v] + size(v).1 / 2.0 - top).fold(0.0, f64::max);
     let mut centre = vec![(0.0, 0.0); total];
     let mut x = 0.0;
     for (r, layer) in layers.iter().enumerate() {
-        let mut y = (height - heights[r]) / 2.0;
         for &v in layer {
-            let (_, h) = size(v);
-            centre[v] = (x + widths[r] / 2.0, y + h / 2.0);
-            y += h + NODE_GAP;
+            centre[v] = (x + widths[r] / 2.0, ys[v] - top);
         }
         x += widths[r] + RANK_GAP;
     }
@@ -153,6 +184,28 @@ pub(crate) fn layout(input: &Input<'_>) -> Layout {
         routes.push(points);
     }
     Layout { centres: centre[..n].to_vec(), routes, width, height }
+}
+
+/// Places a column's vertices as near their desired heights as their order and spacing allow:
+/// pushed down from the top, then pulled back up from the bottom, then the two averaged.
+fn place(layer: &[usize], desired: &[f64], size: &impl Fn(usize) -> (f64, f64), ys: &mut [f64]) {
+    let k = layer.len();
+    if k == 0 {
+        return;
+    }
+    let gap = |i: usize| (size(layer[i - 1]).1 + size(layer[i]).1) / 2.0 + NODE_GAP;
+    let mut down = desired.to_vec();
+    for i in 1..k {
+        down[i] = down[i].max(down[i - 1] + gap(i));
+    }
+    let mut up = desired.to_vec();
+    for i in (0..k - 1).rev() {
+        up[i] = up[i].min(up[i + 1] - gap(i + 1));
+    }
+    // Both keep the spacing; so does their mean.
+    for i in 0..k {
+        ys[layer[i]] = (down[i] + up[i]) / 2.0;
+    }
 }
 
 /// Returns the edges with those that close a cycle turned around; loops are left out.
@@ -197,9 +250,14 @@ fn orient(n: usize, edges: &[(usize, usize)]) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Longest-path ranks of an acyclic graph (Kahn's order).
+/// Longest-path ranks of an acyclic graph (Kahn's order), sources pulled towards their
+/// successors.
 fn ranks(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
     let mut indegree = vec![0usize; n];
+    let mut source = vec![true; n];
+    for &(_, v) in edges {
+        source[v] = false;
+    }
     let mut outs: Vec<Vec<usize>> = vec![Vec::new(); n];
     for &(u, v) in edges {
         indegree[v] += 1;
@@ -213,6 +271,13 @@ fn ranks(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
             indegree[v] -= 1;
             if indegree[v] == 0 {
                 ready.push(v);
+            }
+        }
+    }
+    for u in 0..n {
+        if source[u] {
+            if let Some(nearest) = outs[u].iter().map(|&v| rank[v]).min() {
+                rank[u] = nearest - 1;
             }
         }
     }

@@ -90,16 +90,15 @@ fn outline(out: &mut String, kind: EntityKind, (x, y): (f64, f64), (w, h): (f64,
     }
 }
 
-/// Where a line from `(x, y)` towards `to` leaves a box of size `(w, h)` centred there.
-fn border((x, y): (f64, f64), (w, h): (f64, f64), to: (f64, f64)) -> (f64, f64) {
-    let (dx, dy) = (to.0 - x, to.1 - y);
-    if dx == 0.0 && dy == 0.0 {
-        return (x, y);
+/// Where an edge leaves or enters a node centred at `(x, y)` of size `(w, h)` on its way to or
+/// from `other`: the middle of the side facing it (the left or right end of every shape), as in
+/// a left-to-right drawing.
+fn port((x, y): (f64, f64), (w, _): (f64, f64), other: (f64, f64)) -> (f64, f64) {
+    if other.0 >= x {
+        (x + w / 2.0, y)
+    } else {
+        (x - w / 2.0, y)
     }
-    let sx = if dx == 0.0 { f64::INFINITY } else { (w / 2.0) / dx.abs() };
-    let sy = if dy == 0.0 { f64::INFINITY } else { (h / 2.0) / dy.abs() };
-    let s = sx.min(sy).min(1.0);
-    (x + dx * s, y + dy * s)
 }
 
 /// Draws the subgraph as an SVG document.
@@ -179,8 +178,8 @@ pub fn svg(s: &Subgraph) -> String {
             continue;
         }
         let last = points.len() - 1;
-        points[0] = border(points[0], sizes[u], points[1]);
-        points[last] = border(points[last], sizes[v], points[last - 1]);
+        points[0] = port(points[0], sizes[u], points[1]);
+        points[last] = port(points[last], sizes[v], points[last - 1]);
         let d: Vec<String> = points
             .iter()
             .enumerate()
