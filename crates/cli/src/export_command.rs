@@ -10,6 +10,7 @@
 //! | `time` | INT64 TIMESTAMP(MILLIS, UTC) | event time |
 //! | `node` | STRING, null when the records named none | |
 //! | `serial` | INT64 | |
+//! | `ordinal` | INT64 | the event's place in ingest order, from 1 |
 //! | `types` | LIST<STRING> | record types, first seen order |
 //! | `pid` `ppid` `uid` `auid` `euid` | INT64, nullable | |
 //! | `syscall` | STRING | name, or number when the arch has no name for it |
@@ -24,7 +25,7 @@
 //! | `completion` | STRING | how the event was completed (`eoe`, `timeout`, …) |
 //! | `incomplete` | LIST<STRING> | why it is partial (empty when whole) |
 //! | `duplicate_records` | INT64 | |
-//! | `records` | STRING, nullable | the event's record lines, each ending in `\n` |
+//! | `records` | STRING, nullable | the event's record lines, each ending in `\n`; null once the store released them; left out with `--no-records` |
 //!
 //! Strings are the kernel's bytes under render's rule: valid UTF-8 as it is, each byte of an
 //! invalid sequence as `%XX`, and `%` itself as `%25` — so every string column is a plain
@@ -55,9 +56,10 @@ use store::{EventStore, StoredEvent};
 pub const EXPORT_ABOUT: &str = "\
 Export stored events as a table: Parquet (for DuckDB, Spark, pandas, Polars) or JSON lines.
 
-One row per event: time, node, serial, record types, pid, ppid, uid, auid, euid, syscall, \
+One row per event: time, node, serial, ordinal, record types, pid, ppid, uid, auid, euid, syscall, \
 success, exit, exe, comm, keys, cwd, paths, argv, addr, port, container, completion, \
-incomplete, duplicate_records and the record lines. FILTER, --since and --until work as in \
+incomplete, duplicate_records and the record lines (null where the store released them; \
+--no-records leaves the column out). FILTER, --since and --until work as in \
 `auditmesh search`. Bytes that are not UTF-8 are written as %XX and a literal % as %25.";
 
 pub const EXPORT_EXAMPLES: &str = "\
@@ -101,6 +103,10 @@ pub struct ExportArgs {
     #[arg(long, short)]
     pub quiet: bool,
 
+    /// Leave out the record lines (the `records` column): a much smaller file
+    #[arg(long)]
+    pub no_records: bool,
+
     /// Rows per Parquet row group (tests use small groups to cover several)
     #[arg(long, value_name = "N", default_value_t = ROW_GROUP_ROWS as u32, hide = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub row_group_rows: u32,
@@ -116,6 +122,7 @@ message auditmesh_event {
   REQUIRED INT64 time (TIMESTAMP(MILLIS,true));
   OPTIONAL BYTE_ARRAY node (STRING);
   REQUIRED INT64 serial;
+  REQUIRED INT64 ordinal;
   REQUIRED GROUP types (LIST) { REPEATED GROUP list { REQUIRED BYTE_ARRAY element (STRING); } }
   OPTIONAL INT64 pid;
   OPTIONAL INT64 ppid;
@@ -139,6 +146,15 @@ message auditmesh_event {
   REQUIRED INT64 duplicate_records;
   OPTIONAL BYTE_ARRAY records (STRING);
 }";
+
+/// The schema without the `records` column.
+fn schema(records: bool) -> String {
+    if records {
+        SCHEMA.to_string()
+    } else {
+        SCHEMA.replace("  OPTIONAL BYTE_ARRAY records (STRING);\n", "")
+    }
+}
 
 /// Returns the bytes as render writes strings: valid UTF-8 as it is, invalid bytes and `%` as
 /// `%XX`. Borrows when nothing needs escaping (nearly always).
@@ -171,8 +187,12 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let tmp = temporary_name(&args.output);
     let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut sink: Box<dyn Sink> = match args.format {
-        ExportFormat::Parquet => Box::new(ParquetSink::new(file, args.row_group_rows as usize)?),
-        ExportFormat::Jsonl => Box::new(JsonlSink { out: BufWriter::with_capacity(1 << 20, file), buf: Vec::new() }),
+        ExportFormat::Parquet => Box::new(ParquetSink::new(file, args.row_group_rows as usize, !args.no_records)?),
+        ExportFormat::Jsonl => Box::new(JsonlSink {
+            out: BufWriter::with_capacity(1 << 20, file),
+            buf: Vec::new(),
+            records: !args.no_records,
+        }),
     };
     let started = Instant::now();
     let progress = !args.quiet && io::stderr().is_terminal();
@@ -226,6 +246,7 @@ trait Sink {
 struct JsonlSink {
     out: BufWriter<File>,
     buf: Vec<u8>,
+    records: bool,
 }
 
 impl Sink for JsonlSink {
@@ -263,6 +284,7 @@ impl Sink for JsonlSink {
         };
         text(b, "node", (!e.node.is_empty()).then_some(e.node.as_slice()));
         num(b, "serial", Some(e.serial));
+        num(b, "ordinal", Some(e.ordinal));
         list(b, "types", &e.types);
         for (name, v) in [("pid", e.pid), ("ppid", e.ppid), ("uid", e.uid), ("auid", e.auid), ("euid", e.euid)] {
             num(b, name, v.map(u64::from));
@@ -291,7 +313,9 @@ impl Sink for JsonlSink {
         let incomplete: Vec<Vec<u8>> = e.incomplete.iter().map(|i| i.as_str().as_bytes().to_vec()).collect();
         list(b, "incomplete", &incomplete);
         num(b, "duplicate_records", Some(u64::from(e.duplicate_records)));
-        text(b, "records", Some(&e.raw));
+        if self.records {
+            text(b, "records", e.raw.as_deref());
+        }
         b.extend_from_slice(b"}\n");
         self.out.write_all(b).context("cannot write")
     }
@@ -360,6 +384,7 @@ struct Columns {
     time: Vec<i64>,
     node: Opt<ByteArray>,
     serial: Vec<i64>,
+    ordinal: Vec<i64>,
     types: List,
     ids: [Opt<i64>; 5],
     syscall: Opt<ByteArray>,
@@ -377,16 +402,21 @@ struct Columns {
     completion: Vec<ByteArray>,
     incomplete: List,
     duplicate_records: Vec<i64>,
-    records: Opt<ByteArray>,
+    records: Option<Opt<ByteArray>>,
 }
 
 impl Columns {
+    fn new(records: bool) -> Columns {
+        Columns { records: records.then(Opt::default), ..Columns::default() }
+    }
+
     fn push(&mut self, e: &StoredEvent) {
         let n = &mut self.bytes;
         self.rows += 1;
         self.time.push(e.ms as i64);
         self.node.push(text((!e.node.is_empty()).then_some(e.node.as_slice()), n));
         self.serial.push(e.serial as i64);
+        self.ordinal.push(e.ordinal as i64);
         self.types.push(&e.types, n);
         for (col, v) in self.ids.iter_mut().zip([e.pid, e.ppid, e.uid, e.auid, e.euid]) {
             col.push(v.map(i64::from));
@@ -407,7 +437,9 @@ impl Columns {
         let incomplete: Vec<Vec<u8>> = e.incomplete.iter().map(|i| i.as_str().as_bytes().to_vec()).collect();
         self.incomplete.push(&incomplete, n);
         self.duplicate_records.push(i64::from(e.duplicate_records));
-        self.records.push(text(Some(&e.raw), n));
+        if let Some(records) = &mut self.records {
+            records.push(text(e.raw.as_deref(), n));
+        }
     }
 
     /// Writes the columns as one row group, in the schema's order.
@@ -415,6 +447,7 @@ impl Columns {
         column::<Int64Type, _>(rg, &self.time, None, None)?;
         opt::<ByteArrayType, _>(rg, &self.node)?;
         column::<Int64Type, _>(rg, &self.serial, None, None)?;
+        column::<Int64Type, _>(rg, &self.ordinal, None, None)?;
         list(rg, &self.types)?;
         for id in &self.ids {
             opt::<Int64Type, _>(rg, id)?;
@@ -434,7 +467,10 @@ impl Columns {
         column::<ByteArrayType, _>(rg, &self.completion, None, None)?;
         list(rg, &self.incomplete)?;
         column::<Int64Type, _>(rg, &self.duplicate_records, None, None)?;
-        opt::<ByteArrayType, _>(rg, &self.records)
+        match &self.records {
+            Some(records) => opt::<ByteArrayType, _>(rg, records),
+            None => Ok(()),
+        }
     }
 }
 
@@ -466,18 +502,19 @@ struct ParquetSink {
     writer: SerializedFileWriter<BufWriter<File>>,
     columns: Columns,
     group_rows: usize,
+    records: bool,
 }
 
 impl ParquetSink {
-    fn new(file: File, group_rows: usize) -> anyhow::Result<ParquetSink> {
-        let schema = Arc::new(parse_message_type(SCHEMA).context("the export schema")?);
+    fn new(file: File, group_rows: usize, records: bool) -> anyhow::Result<ParquetSink> {
+        let schema = Arc::new(parse_message_type(&schema(records)).context("the export schema")?);
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
             .set_max_row_group_row_count(Some(group_rows))
             .set_created_by(format!("auditmesh {}", env!("CARGO_PKG_VERSION")))
             .build();
         let writer = SerializedFileWriter::new(BufWriter::with_capacity(1 << 20, file), schema, Arc::new(props))?;
-        Ok(ParquetSink { writer, columns: Columns::default(), group_rows })
+        Ok(ParquetSink { writer, columns: Columns::new(records), group_rows, records })
     }
 
     fn flush_group(&mut self) -> anyhow::Result<()> {
@@ -487,7 +524,7 @@ impl ParquetSink {
         let mut rg = self.writer.next_row_group()?;
         self.columns.write(&mut rg)?;
         rg.close()?;
-        self.columns = Columns::default();
+        self.columns = Columns::new(self.records);
         Ok(())
     }
 }

@@ -35,6 +35,11 @@ pub struct IngestArgs {
     /// No progress line
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Keep every event's record lines for good (`search --json` prints them as `parse` does);
+    /// without it they may be released once the provenance graph has the events
+    #[arg(long)]
+    pub keep_lines: bool,
 }
 
 #[derive(Default)]
@@ -54,7 +59,7 @@ impl Sink for Collect {
 
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let mut store = crate::store_open(&args.data)?;
+    let mut store = crate::store_open_with(&args.data, store::Config { keep_lines: args.keep_lines, ..store::Config::default() })?;
     let mut asm = Assembler::new(Config::default());
     let mut sink = Collect::default();
     let mut total = IngestReport::default();

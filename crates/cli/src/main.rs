@@ -198,8 +198,12 @@ fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
 
 /// Opens the event store in `dir`, warning on standard error about each damaged file it left out.
 fn store_open(dir: &std::path::Path) -> anyhow::Result<store::ColumnarStore> {
+    store_open_with(dir, store::Config::default())
+}
+
+fn store_open_with(dir: &std::path::Path, config: store::Config) -> anyhow::Result<store::ColumnarStore> {
     use anyhow::Context;
-    let store = store::ColumnarStore::open(dir, store::Config::default()).with_context(|| format!("cannot open the store {}", dir.display()))?;
+    let store = store::ColumnarStore::open(dir, config).with_context(|| format!("cannot open the store {}", dir.display()))?;
     for p in store.problems() {
         eprintln!("auditmesh: warning: left out of the store: {p}");
     }

@@ -1,7 +1,8 @@
 //! `auditmesh search --data DIR [FILTER…]`: events matching a filter (the language of
 //! `store::syntax`, e.g. `exe=/usr/bin/sudo and success=no`, `path^=/etc/`, `argv~curl`,
 //! `not uid=0`) in a time range, as a table, as native JSON lines (`--json`, exactly what
-//! `auditmesh parse` writes), as a count, a count by fields, or a histogram.
+//! `auditmesh parse` writes, or the stored fields when the event's record lines were released),
+//! as a count, a count by fields, or a histogram.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -25,7 +26,14 @@ FILTER is one or more words joined into one expression:
 Fields: node pid ppid uid auid euid syscall success exit exe comm key type path cwd argv \
 (also cmdline) addr port container. Values are bare words or \"double quoted\"; success is \
 yes or no. An event without a field matches no comparison on it (and so matches its \
-negation). Times: 2026-11-21T06:22:47Z, 2026-11-21, epoch milliseconds, or an age (15m, 2h, 7d).";
+negation). Times: 2026-11-21T06:22:47Z, 2026-11-21, epoch milliseconds, or an age (15m, 2h, 7d).
+
+--json prints each event as `auditmesh parse` does. An event whose record lines the store has \
+released prints its stored fields instead, absent ones left out:
+  {\"lines\":\"released\",\"ordinal\":N,\"time\":\"2026-11-21T06:22:47.123Z\",\"serial\":N,\"node\":S,
+   \"types\":[S],\"pid\":N,\"ppid\":N,\"uid\":N,\"auid\":N,\"euid\":N,\"syscall\":S,\"success\":B,
+   \"exit\":N,\"exe\":S,\"comm\":S,\"keys\":[S],\"cwd\":S,\"paths\":[S],\"argv\":S,\"addr\":S,
+   \"port\":N,\"container\":S,\"completion\":S,\"incomplete\":[S],\"duplicate_records\":N}";
 
 pub const SEARCH_EXAMPLES: &str = "\
 Examples:
@@ -88,11 +96,8 @@ pub fn query(filter: &[String], since: Option<&str>, until: Option<&str>) -> any
 
 pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let q = query(&args.filter, args.since.as_deref(), args.until.as_deref())?;
-    let fields: Vec<Field> = args
-        .count_by
-        .iter()
-        .map(|f| Field::from_name(f).ok_or_else(|| anyhow::anyhow!("unknown field {f:?} in --count-by")))
-        .collect::<anyhow::Result<_>>()?;
+    let fields: Vec<Field> =
+        args.count_by.iter().map(|f| Field::from_name(f).ok_or_else(|| anyhow::anyhow!("unknown field {f:?} in --count-by"))).collect::<anyhow::Result<_>>()?;
     let bucket = args.histogram.as_deref().map(bucket_ms).transpose()?;
     let store = crate::store_open(&args.data)?;
     let stdout = io::stdout();
@@ -126,6 +131,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
                     Ok(event) => {
                         render::write_event(&mut buf, &event, &render::Options::default(), &render::NoNames);
                     }
+                    Err(store::StoreError::LinesReleased { .. }) => stored_json(&mut buf, &e),
                     Err(err) => {
                         failed = Some(err.into());
                         return false;
@@ -206,6 +212,63 @@ fn event_row(e: &StoredEvent) -> Vec<String> {
         text(e.paths.last().map(Vec::as_slice)),
         text(e.argv.as_deref()),
     ]
+}
+
+/// Writes the stored fields of an event whose record lines were released, as one JSON line
+/// (the shape `SEARCH_ABOUT` documents).
+fn stored_json(out: &mut Vec<u8>, e: &StoredEvent) {
+    use render::json;
+    let text = |out: &mut Vec<u8>, name: &str, v: Option<&[u8]>| {
+        if let Some(v) = v {
+            json::key(out, name);
+            json::string(out, v);
+        }
+    };
+    let number = |out: &mut Vec<u8>, name: &str, v: Option<i64>| {
+        if let Some(v) = v {
+            json::key(out, name);
+            json::i64(out, v);
+        }
+    };
+    let list = |out: &mut Vec<u8>, name: &str, items: &mut dyn Iterator<Item = &[u8]>| {
+        json::key(out, name);
+        out.push(b'[');
+        for item in items {
+            json::sep(out);
+            json::string(out, item);
+        }
+        out.push(b']');
+    };
+    out.push(b'{');
+    text(out, "lines", Some(b"released"));
+    number(out, "ordinal", Some(e.ordinal as i64));
+    json::key(out, "time");
+    render::time::rfc3339_millis(out, e.ms);
+    number(out, "serial", Some(e.serial as i64));
+    text(out, "node", Some(&e.node).filter(|n| !n.is_empty()).map(Vec::as_slice));
+    list(out, "types", &mut e.types.iter().map(Vec::as_slice));
+    for (name, v) in [("pid", e.pid), ("ppid", e.ppid), ("uid", e.uid), ("auid", e.auid), ("euid", e.euid)] {
+        number(out, name, v.map(i64::from));
+    }
+    text(out, "syscall", e.syscall.as_deref());
+    if let Some(ok) = e.success {
+        json::key(out, "success");
+        json::bool(out, ok);
+    }
+    number(out, "exit", e.exit);
+    text(out, "exe", e.exe.as_deref());
+    text(out, "comm", e.comm.as_deref());
+    list(out, "keys", &mut e.keys.iter().map(Vec::as_slice));
+    text(out, "cwd", e.cwd.as_deref());
+    list(out, "paths", &mut e.paths.iter().map(Vec::as_slice));
+    text(out, "argv", e.argv.as_deref());
+    text(out, "addr", e.addr.as_deref());
+    number(out, "port", e.port.map(i64::from));
+    text(out, "container", e.container.as_deref());
+    text(out, "completion", Some(e.completion.as_str().as_bytes()));
+    list(out, "incomplete", &mut e.incomplete.iter().map(|i| i.as_str().as_bytes()));
+    number(out, "duplicate_records", Some(i64::from(e.duplicate_records)));
+    out.extend_from_slice(b"}\n");
 }
 
 /// Writes rows as columns separated by two spaces; the last column is not padded.

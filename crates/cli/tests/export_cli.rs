@@ -66,14 +66,16 @@ fn escaped(bytes: &[u8]) -> String {
 /// The store's own answers, in the shape the script prints: the number of events, events by
 /// syscall, the argv of each successful execve by serial, the paths of events with a path that
 /// holds `%` or is not UTF-8.
-type StoreSays = (u64, BTreeMap<String, u64>, BTreeMap<String, Value>, BTreeMap<String, Value>);
+type StoreSays = (u64, BTreeMap<String, u64>, BTreeMap<String, Value>, BTreeMap<String, Value>, u64);
 
 fn store_says(data: &Path) -> StoreSays {
     let store = store::ColumnarStore::open(data, store::Config::default()).unwrap();
-    let (mut count, mut by, mut argv, mut odd) = (0, BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let (mut count, mut by, mut argv, mut odd, mut no_lines) =
+        (0, BTreeMap::new(), BTreeMap::new(), BTreeMap::new(), 0);
     store
         .search(&Query::all(), &mut |e| {
             count += 1;
+            no_lines += u64::from(e.raw.is_none());
             let syscall = e.syscall.as_deref().map_or("None".to_string(), |s| String::from_utf8(s.to_vec()).unwrap());
             *by.entry(syscall.clone()).or_insert(0) += 1;
             if syscall == "execve" && e.success == Some(true) {
@@ -85,7 +87,7 @@ fn store_says(data: &Path) -> StoreSays {
             true
         })
         .unwrap();
-    (count, by, argv, odd)
+    (count, by, argv, odd, no_lines)
 }
 
 #[test]
@@ -94,10 +96,17 @@ fn duckdb_and_pandas_read_exactly_what_the_store_holds() {
     let data = dir.path().join("store");
     let odd_log = dir.path().join("odd.log");
     std::fs::write(&odd_log, ODD_PATH_EVENT).unwrap();
-    for log in [LOG, odd_log.to_str().unwrap()] {
+    let ingest = |log: &str| {
         let (code, _, err) = auditmesh(&["ingest", "--data", data.to_str().unwrap(), log]);
         assert_eq!(code, 0, "{err}");
-    }
+    };
+    ingest(LOG);
+    // the kernel log's lines go, as they do once the provenance graph has the events; the odd
+    // event keeps its lines
+    let mut store = store::ColumnarStore::open(&data, store::Config::default()).unwrap();
+    assert_eq!(store.release_lines(u64::MAX).unwrap(), 1108);
+    drop(store);
+    ingest(odd_log.to_str().unwrap());
     let parquet = dir.path().join("events.parquet");
     let jsonl = dir.path().join("events.jsonl");
     for (format, file) in [("parquet", &parquet), ("jsonl", &jsonl)] {
@@ -117,7 +126,7 @@ fn duckdb_and_pandas_read_exactly_what_the_store_holds() {
         assert!(err.starts_with("exported 1109 events to "), "{err}");
     }
     let read = python("export_check.py", &[&parquet, &jsonl]);
-    let (count, by, argv, odd) = store_says(&data);
+    let (count, by, argv, odd, no_lines) = store_says(&data);
     assert_eq!(count, 1109);
     for reader in ["duckdb", "pandas", "jsonl"] {
         assert_eq!(read[reader]["count"], count, "{reader}");
@@ -130,6 +139,25 @@ fn duckdb_and_pandas_read_exactly_what_the_store_holds() {
     assert_eq!(read["duckdb"]["percent_paths"], json!({"900001": ["/tmp/a%FFb%25c"]}));
     assert_eq!(argv["11277"], "/usr/bin/curl -s -o /srv/amwork/wl/dl/payload.sh http://127.0.0.1:18095/payload.sh");
     assert_eq!(argv.len(), 15);
+    assert_eq!(no_lines, 1108);
+    assert_eq!(read["pandas"]["null_records"], no_lines);
+    assert_eq!(read["pandas"]["columns"].as_array().unwrap().len(), 26);
+
+    // Without the record lines: the same rows, one column fewer.
+    let (code, _, err) = auditmesh(&[
+        "export",
+        "--data",
+        data.to_str().unwrap(),
+        "--no-records",
+        "--quiet",
+        "--output",
+        parquet.to_str().unwrap(),
+    ]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let bare = python("export_check.py", &[&parquet, &jsonl]);
+    assert_eq!(bare["duckdb"]["count"], count);
+    assert_eq!(bare["pandas"]["columns"].as_array().unwrap().len(), 25);
+    assert_eq!(bare["pandas"]["null_records"], Value::Null);
     insta::assert_json_snapshot!(
         "export_read_back_types",
         json!({

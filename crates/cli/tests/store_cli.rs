@@ -269,3 +269,23 @@ fn tree_of_the_script_and_bad_entities() {
     }
     insta::assert_snapshot!("errors", errors);
 }
+
+#[test]
+fn search_json_prints_the_stored_fields_once_the_lines_are_released() {
+    let dir = store();
+    // what `ColumnarStore::release_lines` does: the lines files go, the segments stay
+    for day in std::fs::read_dir(dir.path().join("segments")).unwrap() {
+        for f in std::fs::read_dir(day.unwrap().path()).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|x| x == "lines") {
+                std::fs::remove_file(f).unwrap();
+            }
+        }
+    }
+    let (code, out, err) = run(&["search", "exe=/usr/bin/curl", "and", "syscall=connect", "--json"], dir.path());
+    assert_eq!((code, err.as_str()), (0, ""));
+    for line in out.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("JSON");
+    }
+    insta::assert_snapshot!("search_json_lines_released", out);
+}

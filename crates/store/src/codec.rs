@@ -24,6 +24,17 @@ pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+/// Appends an optional byte string: 0 when absent, else its length + 1 and the bytes.
+pub fn put_opt(out: &mut Vec<u8>, v: Option<&[u8]>) {
+    match v {
+        None => put_varint(out, 0),
+        Some(b) => {
+            put_varint(out, b.len() as u64 + 1);
+            out.extend_from_slice(b);
+        }
+    }
+}
+
 /// Reads what [`put_varint`] and [`put_bytes`] wrote; every read fails with `None` at the end of
 /// the input or on an over-long varint.
 pub struct Reader<'a> {
@@ -34,6 +45,10 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Reader<'a> {
         Reader { bytes, pos: 0 }
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
     }
 
     pub fn is_empty(&self) -> bool {

@@ -2,12 +2,15 @@
 //! folder per day.
 //!
 //! ```text
-//! DIR/wal                               events acknowledged but not sealed
-//! DIR/segments/2026-11-21/0000000007.seg one segment (≤ `Config::segment_rows` events of one day)
+//! DIR/wal                                  events acknowledged but not sealed, with their lines
+//! DIR/segments/2026-11-21/0000000007.seg   one segment (≤ `Config::segment_rows` events of one day)
+//! DIR/segments/2026-11-21/0000000007.lines its events' record lines, until released
 //! ```
 //!
 //! One writer at a time (the caller's business). Queries read sealed segments, then the events
-//! not sealed yet, each in the order they were ingested.
+//! not sealed yet, each in the order they were ingested. Every stored event has an ordinal:
+//! consecutive in ingest order over the store's life, so that a consumer (the provenance graph)
+//! can remember how far it got and [`ColumnarStore::replay_since`] there.
 
 use std::collections::HashMap;
 use std::fs;
@@ -15,13 +18,14 @@ use std::path::{Path, PathBuf};
 
 use assemble::Event;
 
-use crate::checksum::FastSet;
-use crate::codec::{unzigzag, zigzag};
+use crate::checksum::{FastMap, FastSet};
+use crate::codec::{put_bytes, unzigzag, zigzag};
 use crate::error::StoreError;
+use crate::pending::{LinesBlock, Pending};
 use crate::query::{Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
-use crate::row::StoredEvent;
+use crate::row::{encode_event, StoredEvent};
 use crate::segment::{self, col, Col, Columns, SegmentMeta};
-use crate::wal::Wal;
+use crate::wal::{Batch, BlockRef, Wal};
 use crate::EventStore;
 
 /// How the store writes.
@@ -31,11 +35,15 @@ pub struct Config {
     pub segment_rows: usize,
     /// zstd level of segment columns.
     pub level: i32,
+    /// zstd level of the record lines (compressed once, as the write-ahead log writes them).
+    pub lines_level: i32,
+    /// Keep every event's record lines for good: [`ColumnarStore::release_lines`] does nothing.
+    pub keep_lines: bool,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { segment_rows: 65_536, level: 3 }
+        Config { segment_rows: 65_536, level: 3, lines_level: 1, keep_lines: false }
     }
 }
 
@@ -45,7 +53,10 @@ pub struct StoreStats {
     pub segments: u64,
     pub sealed_events: u64,
     pub unsealed_events: u64,
+    /// Segment files, lines files left out.
     pub segment_bytes: u64,
+    /// Lines files not released.
+    pub lines_bytes: u64,
 }
 
 /// The embedded columnar event store.
@@ -53,18 +64,51 @@ pub struct ColumnarStore {
     dir: PathBuf,
     config: Config,
     wal: Wal,
-    pending: Vec<StoredEvent>,
-    /// The fingerprints of `pending`, index for index.
-    pending_fps: Vec<u64>,
+    /// The unsealed events: one builder per future segment, in the order they were started.
+    pending: Vec<Pending>,
+    /// Day → the builder of `pending` that takes that day's events.
+    open_by_day: FastMap<u64, usize>,
+    /// Reused from batch to batch.
+    scratch: Fresh,
     segments: Vec<SegmentMeta>,
     next_seq: u64,
+    /// The ordinal the next stored event gets.
+    next_ordinal: u64,
     problems: Vec<StoreError>,
     /// Fingerprints of the unsealed events and of the segments loaded for dedup.
     seen: FastSet<u64>,
     /// Per segment (by seq): its fingerprints are in `seen`.
     loaded: FastSet<u64>,
     zstd: zstd::bulk::Compressor<'static>,
+    lines_zstd: zstd::bulk::Compressor<'static>,
 }
+
+/// The new events of a batch, encoded: field encodings (each followed by its fingerprint, as
+/// the write-ahead log takes them) and record lines.
+#[derive(Default)]
+struct Fresh {
+    fields: Vec<u8>,
+    lines: Vec<u8>,
+    rows: Vec<FreshRow>,
+}
+
+struct FreshRow {
+    fields: std::ops::Range<usize>,
+    lines: std::ops::Range<usize>,
+    fingerprint: u64,
+    ordinal: u64,
+    day: u64,
+}
+
+impl Fresh {
+    fn clear(&mut self) {
+        self.fields.clear();
+        self.lines.clear();
+        self.rows.clear();
+    }
+}
+
+const DAY_MS: u64 = 86_400_000;
 
 impl ColumnarStore {
     /// Opens (or creates) a store. Damaged segment files are set aside and listed in
@@ -81,9 +125,12 @@ impl ColumnarStore {
         for day in days {
             for path in read_dir(&day)? {
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-                if name.ends_with(".tmp") {
+                if name.ends_with(".tmp") || (name.ends_with(".lines") && !path.with_extension("seg").exists()) {
                     // a seal that never finished: its events are still in the log
                     fs::remove_file(&path).map_err(StoreError::io(&path))?;
+                    continue;
+                }
+                if name.ends_with(".lines") {
                     continue;
                 }
                 let Some(seq) = name.strip_suffix(".seg").and_then(|s| s.parse::<u64>().ok()) else {
@@ -91,37 +138,39 @@ impl ColumnarStore {
                     continue;
                 };
                 match segment::open(&path, seq) {
-                    Ok(meta) => segments.push(meta),
+                    Ok((meta, lines_problem)) => {
+                        segments.push(meta);
+                        problems.extend(lines_problem);
+                    }
                     Err(e) => problems.push(e),
                 }
             }
         }
         segments.sort_by_key(|s| s.seq);
         let next_seq = segments.last().map_or(0, |s| s.seq + 1);
-        let (wal, replay) = Wal::open(&dir.join("wal"))?;
+        let sealed_next = segments.iter().map(|s| s.max_ordinal + 1).max().unwrap_or(1);
+        let (wal, replay) = Wal::open(&dir.join("wal"), sealed_next)?;
         problems.extend(replay.corrupt);
+        let next_ordinal = sealed_next.max(replay.next_ordinal);
         let mut store = ColumnarStore {
             dir: dir.to_path_buf(),
             config,
             wal,
             pending: Vec::new(),
-            pending_fps: Vec::new(),
+            open_by_day: FastMap::default(),
+            scratch: Fresh::default(),
             segments,
             next_seq,
+            next_ordinal,
             problems,
             seen: FastSet::default(),
             loaded: FastSet::default(),
             zstd: zstd::bulk::Compressor::new(config.level).map_err(StoreError::io(dir))?,
+            lines_zstd: zstd::bulk::Compressor::new(config.lines_level).map_err(StoreError::io(dir))?,
         };
         // events sealed just before a crash are in a segment and still in the log
-        let rows = replay.rows;
-        store.load_fingerprints(&rows)?;
-        for row in rows {
-            let fp = row.fingerprint();
-            if store.seen.insert(fp) {
-                store.pending.push(row);
-                store.pending_fps.push(fp);
-            }
+        for batch in replay.batches {
+            store.replay_batch(batch)?;
         }
         Ok(store)
     }
@@ -139,42 +188,219 @@ impl ColumnarStore {
         StoreStats {
             segments: self.segments.len() as u64,
             sealed_events: self.segments.iter().map(|s| s.rows as u64).sum(),
-            unsealed_events: self.pending.len() as u64,
+            unsealed_events: self.pending.iter().map(|p| p.rows as u64).sum(),
             segment_bytes: self.segments.iter().map(|s| s.bytes).sum(),
+            lines_bytes: self.segments.iter().filter_map(|s| s.lines.as_ref()).map(|l| l.bytes).sum(),
         }
     }
 
-    /// Stores events already in their stored form (the benchmark's path; [`EventStore::ingest`]
-    /// derives them from assembled events).
-    pub fn ingest_rows(&mut self, rows: Vec<StoredEvent>) -> Result<IngestReport, StoreError> {
-        let mut report = IngestReport { received: rows.len() as u64, ..IngestReport::default() };
-        self.load_fingerprints(&rows)?;
-        let mut fresh = Vec::with_capacity(rows.len());
-        let mut fps = FastSet::with_capacity_and_hasher(rows.len(), Default::default());
-        for row in rows {
-            let fp = row.fingerprint();
-            if self.seen.contains(&fp) || !fps.insert(fp) {
+    /// The ordinal of the last stored event; 0 when none ever was.
+    pub fn last_ordinal(&self) -> u64 {
+        self.next_ordinal - 1
+    }
+
+    /// Encodes, deduplicates, logs and adds a batch of events.
+    fn ingest_events(&mut self, events: &[Event]) -> Result<IngestReport, StoreError> {
+        let mut report = IngestReport { received: events.len() as u64, first_ordinal: self.next_ordinal, ..IngestReport::default() };
+        let (Some(lo), Some(hi)) = (events.iter().map(|e| e.id.time.millis).min(), events.iter().map(|e| e.id.time.millis).max()) else {
+            return Ok(report);
+        };
+        self.load_fingerprints(lo, hi)?;
+        let mut fresh = std::mem::take(&mut self.scratch);
+        fresh.clear();
+        let mut batch_fps: FastSet<u64> = FastSet::with_capacity_and_hasher(events.len(), Default::default());
+        for (i, e) in events.iter().enumerate() {
+            let (f0, l0) = (fresh.fields.len(), fresh.lines.len());
+            let fp = encode_event(e, &mut fresh.fields, &mut fresh.lines);
+            if self.seen.contains(&fp) || !batch_fps.insert(fp) {
+                fresh.fields.truncate(f0);
+                fresh.lines.truncate(l0);
                 report.duplicates += 1;
                 continue;
             }
-            fresh.push(row);
-            self.pending_fps.push(fp);
+            let f1 = fresh.fields.len();
+            fresh.fields.extend_from_slice(&fp.to_le_bytes());
+            let ordinal = self.next_ordinal + fresh.rows.len() as u64;
+            fresh.rows.push(FreshRow { fields: f0..f1, lines: l0..fresh.lines.len(), fingerprint: fp, ordinal, day: e.id.time.millis / DAY_MS });
+            report.accepted.push(i as u32);
         }
-        if !fresh.is_empty() {
-            self.wal.append(&fresh)?;
-        }
-        self.seen.extend(fps);
-        report.stored = fresh.len() as u64;
-        self.pending.extend(fresh);
-        if self.pending.len() >= self.config.segment_rows {
+        report.stored = fresh.rows.len() as u64;
+        let added = self.add(&fresh, true);
+        self.scratch = fresh;
+        added?;
+        self.seen.extend(batch_fps);
+        self.next_ordinal += report.stored;
+        if self.unsealed() >= self.config.segment_rows {
             self.seal()?;
         }
         Ok(report)
     }
 
-    /// Loads the fingerprints of the segments whose time range overlaps the rows'.
-    fn load_fingerprints(&mut self, rows: &[StoredEvent]) -> Result<(), StoreError> {
-        let (Some(lo), Some(hi)) = (rows.iter().map(|r| r.ms).min(), rows.iter().map(|r| r.ms).max()) else { return Ok(()) };
+    /// Adds a frame of the write-ahead log read back on open, leaving out the events a
+    /// segment already holds.
+    fn replay_batch(&mut self, batch: Batch) -> Result<(), StoreError> {
+        let mut fresh = Fresh::default();
+        let ms: Vec<u64> = batch.fields.iter().map(|f| crate::codec::Reader::new(f).varint().unwrap_or(0)).collect();
+        if let (Some(&lo), Some(&hi)) = (ms.iter().min(), ms.iter().max()) {
+            self.load_fingerprints(lo, hi)?;
+        }
+        for (k, fields) in batch.fields.iter().enumerate() {
+            let fp = batch.fingerprints[k];
+            if !self.seen.insert(fp) {
+                continue;
+            }
+            let (f0, l0) = (fresh.fields.len(), fresh.lines.len());
+            fresh.fields.extend_from_slice(fields);
+            fresh.lines.extend_from_slice(&batch.lines[k]);
+            fresh.rows.push(FreshRow {
+                fields: f0..fresh.fields.len(),
+                lines: l0..fresh.lines.len(),
+                fingerprint: fp,
+                ordinal: batch.ordinals[k],
+                day: ms[k] / DAY_MS,
+            });
+        }
+        self.add(&fresh, false)
+    }
+
+    fn unsealed(&self) -> usize {
+        self.pending.iter().map(|p| p.rows).sum()
+    }
+
+    /// Adds new events to the builders, their lines compressed in blocks; when `log`, writes
+    /// them to the write-ahead log first (and adds nothing if that fails).
+    fn add(&mut self, fresh: &Fresh, log: bool) -> Result<(), StoreError> {
+        if fresh.rows.is_empty() {
+            return Ok(());
+        }
+        // which builder takes each event: its day's, a new one once that holds segment_rows
+        let mut planned: FastMap<usize, usize> = FastMap::default();
+        let mut runs: Vec<(usize, Vec<u32>)> = Vec::new();
+        for (i, row) in fresh.rows.iter().enumerate() {
+            let b = match self.open_by_day.get(&row.day) {
+                Some(&b) if self.pending[b].rows + planned.get(&b).copied().unwrap_or(0) < self.config.segment_rows => b,
+                _ => {
+                    self.pending.push(Pending::new(row.day));
+                    self.open_by_day.insert(row.day, self.pending.len() - 1);
+                    self.pending.len() - 1
+                }
+            };
+            *planned.entry(b).or_default() += 1;
+            match runs.iter_mut().find(|(x, _)| *x == b) {
+                Some((_, rows)) => rows.push(i as u32),
+                None => runs.push((b, vec![i as u32])),
+            }
+        }
+        let mut blocks: Vec<(usize, &[u32], LinesBlock)> = Vec::new();
+        let mut raw = Vec::new();
+        for (b, rows) in &runs {
+            for chunk in rows.chunks(segment::RAW_BLOCK) {
+                raw.clear();
+                for &i in chunk {
+                    put_bytes(&mut raw, &fresh.lines[fresh.rows[i as usize].lines.clone()]);
+                }
+                let z = self.lines_zstd.compress(&raw).map_err(StoreError::io(&self.dir))?;
+                blocks.push((*b, chunk, LinesBlock { rows: chunk.len() as u32, rawlen: raw.len() as u64, z }));
+            }
+        }
+        if log {
+            let refs: Vec<BlockRef<'_>> = blocks.iter().map(|(_, rows, b)| BlockRef { rows, rawlen: b.rawlen, z: &b.z }).collect();
+            self.wal.append(fresh.rows.len(), fresh.rows[0].ordinal, &fresh.fields, &refs)?;
+        }
+        for (b, rows) in &runs {
+            for &i in rows {
+                let row = &fresh.rows[i as usize];
+                self.pending[*b]
+                    .push(&fresh.fields[row.fields.clone()], row.ordinal, row.fingerprint)
+                    .ok_or_else(|| StoreError::Corrupt { path: self.dir.join("wal"), what: format!("event #{} does not decode", row.ordinal) })?;
+            }
+        }
+        for (b, _, block) in blocks {
+            self.pending[b].blocks.push(block);
+        }
+        Ok(())
+    }
+
+    /// Deletes the lines files of the segments whose events all have an ordinal of at most
+    /// `through` (a consumer such as the provenance graph has them); does nothing when
+    /// [`Config::keep_lines`] is set. Returns how many events' lines went. The events stay
+    /// searchable by their fields; [`StoredEvent::event`] and [`ColumnarStore::replay_since`]
+    /// answer [`StoreError::LinesReleased`] for them.
+    pub fn release_lines(&mut self, through: u64) -> Result<u64, StoreError> {
+        if self.config.keep_lines {
+            return Ok(0);
+        }
+        let mut released = 0;
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for s in &mut self.segments {
+            if s.max_ordinal > through {
+                continue;
+            }
+            let Some(lines) = s.lines.take() else {
+                continue;
+            };
+            fs::remove_file(&lines.path).map_err(StoreError::io(&lines.path))?;
+            released += s.rows as u64;
+            let dir = lines.path.parent().expect("a day folder").to_path_buf();
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        for dir in &dirs {
+            sync_dir(dir)?;
+        }
+        Ok(released)
+    }
+
+    /// Calls `visit` with every stored event whose ordinal is larger than `since`, in ordinal
+    /// order, rebuilt from its record lines, until it returns false; returns how many it
+    /// visited. Fails before visiting an event whose lines were released
+    /// ([`StoreError::LinesReleased`]) or that is no longer stored ([`StoreError::EventGone`]):
+    /// the events before it have been visited.
+    pub fn replay_since(&self, since: u64, visit: &mut dyn FnMut(u64, Event) -> bool) -> Result<u64, StoreError> {
+        let mut next = since + 1;
+        let mut visited = 0;
+        // sources in ordinal order; one seal (and the unsealed events) spans a contiguous range
+        // of ordinals over one builder per day, so sources whose ranges overlap are merged
+        let mut order: Vec<(u64, u64, Columns<'_>)> = Vec::new();
+        for meta in self.segments.iter().filter(|s| s.max_ordinal > since) {
+            order.push((meta.min_ordinal, meta.max_ordinal, Columns::of_segment(meta)?));
+        }
+        for p in self.pending.iter().filter(|p| p.rows > 0 && p.max_ordinal > since) {
+            order.push((p.min_ordinal, p.max_ordinal, Columns::of_pending(p)));
+        }
+        order.sort_by_key(|o| (o.0, o.1));
+        let mut i = 0;
+        while i < order.len() {
+            let mut j = i + 1;
+            let mut hi = order[i].1;
+            while j < order.len() && order[j].0 <= hi {
+                hi = hi.max(order[j].1);
+                j += 1;
+            }
+            let mut rows: Vec<StoredEvent> = Vec::new();
+            for (_, _, cols) in &mut order[i..j] {
+                let ordinals = cols.ordinals()?;
+                let at: Vec<usize> = (0..cols.rows).filter(|&r| ordinals[r] > since).collect();
+                rows.extend(cols.rows_at(&at)?);
+            }
+            rows.sort_by_key(|r| r.ordinal);
+            for row in &rows {
+                if !replay_one(row, &mut next, visit)? {
+                    return Ok(visited + 1);
+                }
+                visited += 1;
+            }
+            i = j;
+        }
+        if next < self.next_ordinal {
+            return Err(StoreError::EventGone { ordinal: next });
+        }
+        Ok(visited)
+    }
+
+    /// Loads the fingerprints of the segments whose time range overlaps `lo..=hi`.
+    fn load_fingerprints(&mut self, lo: u64, hi: u64) -> Result<(), StoreError> {
         for meta in &self.segments {
             if meta.max_ms >= lo && meta.min_ms <= hi && !self.loaded.contains(&meta.seq) {
                 let fps = Columns::of_segment(meta)?.fingerprints()?;
@@ -187,45 +413,34 @@ impl ColumnarStore {
 
     /// Writes the unsealed events into segments (one or more per day), then empties the log.
     pub fn seal(&mut self) -> Result<(), StoreError> {
-        if self.pending.is_empty() {
+        if self.unsealed() == 0 {
             return Ok(());
         }
-        let pending = std::mem::take(&mut self.pending);
-        let pending_fps = std::mem::take(&mut self.pending_fps);
-        let mut by_day: Vec<(u64, Vec<StoredEvent>, Vec<u64>)> = Vec::new();
-        for (row, fp) in pending.into_iter().zip(pending_fps) {
-            let day = row.ms / 86_400_000;
-            match by_day.iter_mut().find(|(d, _, _)| *d == day) {
-                Some((_, rows, fps)) => {
-                    rows.push(row);
-                    fps.push(fp);
-                }
-                None => by_day.push((day, vec![row], vec![fp])),
-            }
-        }
         let mut written = Vec::new();
-        for (day, rows, fps) in &by_day {
-            let day_dir = self.dir.join("segments").join(day_name(*day));
+        for p in self.pending.iter().filter(|p| p.rows > 0) {
+            let day_dir = self.dir.join("segments").join(day_name(p.day));
             if !day_dir.exists() {
                 fs::create_dir_all(&day_dir).map_err(StoreError::io(&day_dir))?;
                 sync_dir(&self.dir.join("segments"))?;
             }
-            for (chunk, chunk_fps) in rows.chunks(self.config.segment_rows).zip(fps.chunks(self.config.segment_rows)) {
-                let seq = self.next_seq;
-                self.next_seq += 1;
-                let path = day_dir.join(format!("{seq:010}.seg"));
-                let meta = segment::write(&path, seq, chunk, chunk_fps, &mut self.zstd)?;
-                written.push(meta);
-            }
-            sync_dir(&day_dir)?;
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let path = day_dir.join(format!("{seq:010}.seg"));
+            written.push(segment::write(&path, seq, p, &mut self.zstd)?);
         }
-        self.wal.clear()?;
+        let mut dirs: Vec<&Path> = written.iter().filter_map(|m| m.path.parent()).collect();
+        dirs.dedup();
+        for d in dirs {
+            sync_dir(d)?;
+        }
+        self.wal.clear(self.next_ordinal)?;
         // the sealed fingerprints leave memory; dedup reloads a segment when a batch overlaps it
-        for (_, _, fps) in &by_day {
-            for fp in fps {
+        for p in std::mem::take(&mut self.pending) {
+            for fp in &p.fingerprints {
                 self.seen.remove(fp);
             }
         }
+        self.open_by_day.clear();
         self.segments.extend(written);
         Ok(())
     }
@@ -237,7 +452,6 @@ impl ColumnarStore {
         let mut fields = Vec::new();
         q.filter.fields(&mut fields);
         let timed = q.since_ms.is_some() || q.until_ms.is_some();
-        let pending = Columns::of_rows(&self.pending, &self.pending_fps);
         let mut sources: Vec<Columns<'_>> = Vec::new();
         let mut run = |cols: &mut Columns<'_>| -> Result<bool, StoreError> {
             let pred = compile(&q.filter, cols)?;
@@ -273,7 +487,7 @@ impl ColumnarStore {
                 return Ok(());
             }
         }
-        sources.push(pending);
+        sources.extend(self.pending.iter().filter(|p| p.rows > 0).map(Columns::of_pending));
         for cols in &mut sources {
             if !run(cols)? {
                 return Ok(());
@@ -285,7 +499,7 @@ impl ColumnarStore {
 
 impl EventStore for ColumnarStore {
     fn ingest(&mut self, events: &[Event]) -> Result<IngestReport, StoreError> {
-        self.ingest_rows(events.iter().map(StoredEvent::from_event).collect())
+        self.ingest_events(events)
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
@@ -379,14 +593,14 @@ impl EventStore for ColumnarStore {
             }
         }
         if let Some(max) = policy.max_bytes {
-            let mut total: u64 = self.segments.iter().enumerate().filter(|(i, _)| !remove[*i]).map(|(_, s)| s.bytes).sum();
+            let mut total: u64 = self.segments.iter().enumerate().filter(|(i, _)| !remove[*i]).map(|(_, s)| s.disk_bytes()).sum();
             for &i in &order {
                 if total <= max {
                     break;
                 }
                 if !remove[i] {
                     remove[i] = true;
-                    total -= self.segments[i].bytes;
+                    total -= self.segments[i].disk_bytes();
                 }
             }
         }
@@ -395,6 +609,10 @@ impl EventStore for ColumnarStore {
             if !remove[i] {
                 kept.push(s);
                 continue;
+            }
+            // the lines first: a lines file without its segment would be taken for a torn seal
+            if let Some(lines) = &s.lines {
+                fs::remove_file(&lines.path).map_err(StoreError::io(&lines.path))?;
             }
             fs::remove_file(&s.path).map_err(StoreError::io(&s.path))?;
             let day = s.path.parent().expect("a day folder").to_path_buf();
@@ -405,11 +623,21 @@ impl EventStore for ColumnarStore {
             self.loaded.remove(&s.seq);
             report.segments += 1;
             report.events += s.rows as u64;
-            report.bytes += s.bytes;
+            report.bytes += s.disk_bytes();
         }
         self.segments = kept;
         Ok(report)
     }
+}
+
+/// Visits one replayed row, which must have the ordinal `next`.
+fn replay_one(row: &StoredEvent, next: &mut u64, visit: &mut dyn FnMut(u64, Event) -> bool) -> Result<bool, StoreError> {
+    if row.ordinal != *next {
+        return Err(StoreError::EventGone { ordinal: *next });
+    }
+    let event = row.event()?;
+    *next += 1;
+    Ok(visit(row.ordinal, event))
 }
 
 /// Called with a segment's columns and its matching rows; returns false to stop.

@@ -1,16 +1,22 @@
-//! Segment files: up to a few tens of thousands of events of one day, one column per field.
+//! Segment files: up to a few tens of thousands of events of one day, one column per field, and
+//! beside each its lines file with the events' record lines.
 //!
-//! Integers are varints (time and serial as zigzag deltas from the previous row); text fields are
-//! ids into a per-segment dictionary (0 is "absent"); list fields are a count and ids per row;
-//! record lines are stored in blocks of [`RAW_BLOCK`] rows so that printing a few events does not
-//! decompress a whole segment. Every column is zstd-compressed on its own and carries a checksum.
+//! Integers are varints (time, serial and ordinal as zigzag deltas from the previous row); text
+//! fields are ids into a per-segment dictionary (0 is "absent"); list fields are a count and ids
+//! per row. Every column is zstd-compressed on its own and carries a checksum. The record lines
+//! are in the lines file (same layout, other magic) in blocks of at most [`RAW_BLOCK`] rows
+//! (the blocks the write-ahead log wrote, column `BLOCK_ROWS` says how many rows each holds),
+//! so that printing a few events does not decompress a whole segment, and so that the lines
+//! can be released (the file deleted) while the fields stay searchable.
 //!
 //! ```text
-//! "AMSEG001" column bytes…  directory  dir_len:u64 dir_checksum:u64 "AMSEGEND"
-//! directory: rows min_ms max_ms ncols (id offset zlen rawlen checksum)×ncols, all u64 LE
+//! "AMSEG002"|"AMLIN001" column bytes…  directory  dir_len:u64 dir_checksum:u64 "AMSEGEND"
+//! directory: rows min_ms max_ms min_ordinal max_ordinal ncols (id offset zlen rawlen checksum)×ncols,
+//!            all u64 LE
 //! ```
 //!
-//! A file is checked whole (magic, directory, every column's checksum) when the store opens.
+//! A segment file is checked whole (magic, directory, every column's checksum) when the store
+//! opens; a lines file's directory is checked then, its blocks when they are read.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -18,13 +24,15 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::checksum::{hash64, FastMap};
-use crate::codec::{put_bytes, put_varint, unzigzag, zigzag, Reader};
+use crate::checksum::hash64;
+use crate::codec::{put_varint, unzigzag, Reader};
 use crate::error::StoreError;
+use crate::pending::Pending;
 use crate::query::Field;
 use crate::row::{opt_u32, StoredEvent};
 
-const MAGIC: &[u8; 8] = b"AMSEG001";
+const MAGIC: &[u8; 8] = b"AMSEG002";
+const LINES_MAGIC: &[u8; 8] = b"AMLIN001";
 const END: &[u8; 8] = b"AMSEGEND";
 pub(crate) const RAW_BLOCK: usize = 1024;
 
@@ -39,13 +47,18 @@ pub(crate) enum Col {
     List(u32),
 }
 
-const MS: u32 = 0;
-const SERIAL: u32 = 1;
-const COMPLETION: u32 = 10;
-const INCOMPLETE: u32 = 11;
-const DUPLICATES: u32 = 12;
-const FINGERPRINT: u32 = 24;
-const DICT: u32 = 100;
+pub(crate) const MS: u32 = 0;
+pub(crate) const SERIAL: u32 = 1;
+pub(crate) const COMPLETION: u32 = 10;
+pub(crate) const INCOMPLETE: u32 = 11;
+pub(crate) const DUPLICATES: u32 = 12;
+pub(crate) const FINGERPRINT: u32 = 24;
+pub(crate) const ORDINAL: u32 = 25;
+/// A text or list column's dictionary: its id + `DICT`.
+pub(crate) const DICT: u32 = 100;
+/// In a lines file: the number of rows of each block (varints).
+const BLOCK_ROWS: u32 = 999;
+/// In a lines file: block `k` is column `RAW + k`.
 const RAW: u32 = 1000;
 
 pub(crate) fn col(field: Field) -> Col {
@@ -72,124 +85,6 @@ pub(crate) fn col(field: Field) -> Col {
     }
 }
 
-/// Encodes a number the way the `Num` columns hold it.
-pub(crate) fn num_code(field: Field, row: &StoredEvent) -> u64 {
-    let id = |v: Option<u32>| v.map_or(0, |v| u64::from(v) + 1);
-    match field {
-        Field::Pid => id(row.pid),
-        Field::Ppid => id(row.ppid),
-        Field::Uid => id(row.uid),
-        Field::Auid => id(row.auid),
-        Field::Euid => id(row.euid),
-        Field::Success => row.success.map_or(0, |s| 1 + u64::from(s)),
-        Field::Exit => row.exit.map_or(0, |e| zigzag(e).wrapping_add(1)),
-        Field::Port => row.port.map_or(0, |p| u64::from(p) + 1),
-        _ => 0,
-    }
-}
-
-fn text(field: Field, row: &StoredEvent) -> Option<&[u8]> {
-    match field {
-        Field::Node => Some(&row.node),
-        Field::Syscall => row.syscall.as_deref(),
-        Field::Exe => row.exe.as_deref(),
-        Field::Comm => row.comm.as_deref(),
-        Field::Cwd => row.cwd.as_deref(),
-        Field::Argv => row.argv.as_deref(),
-        Field::Addr => row.addr.as_deref(),
-        Field::Container => row.container.as_deref(),
-        _ => None,
-    }
-}
-
-fn list(field: Field, row: &StoredEvent) -> &[Vec<u8>] {
-    match field {
-        Field::Type => &row.types,
-        Field::Key => &row.keys,
-        Field::Path => &row.paths,
-        _ => &[],
-    }
-}
-
-/// Column id → uncompressed bytes, for a batch of rows.
-/// `fps` are the rows' fingerprints, computed once by the caller.
-pub(crate) fn encode_columns(rows: &[StoredEvent], fps: &[u64]) -> Vec<(u32, Vec<u8>)> {
-    debug_assert_eq!(rows.len(), fps.len());
-    let mut out: Vec<(u32, Vec<u8>)> = Vec::new();
-    let (mut ms, mut serial) = (Vec::new(), Vec::new());
-    let (mut pms, mut pserial) = (0i64, 0i64);
-    for r in rows {
-        put_varint(&mut ms, zigzag(r.ms as i64 - pms));
-        put_varint(&mut serial, zigzag(r.serial as i64 - pserial));
-        (pms, pserial) = (r.ms as i64, r.serial as i64);
-    }
-    out.push((MS, ms));
-    out.push((SERIAL, serial));
-    for field in Field::ALL {
-        let c = col(field);
-        let mut bytes = Vec::new();
-        let mut dict: FastMap<&[u8], u64> = FastMap::default();
-        let mut dict_bytes = Vec::new();
-        match c {
-            Col::Num(id) => {
-                for r in rows {
-                    put_varint(&mut bytes, num_code(field, r));
-                }
-                out.push((id, bytes));
-            }
-            Col::Text(id) => {
-                for r in rows {
-                    let v = text(field, r).map_or(0, |s| intern(&mut dict, &mut dict_bytes, s));
-                    put_varint(&mut bytes, v);
-                }
-                out.push((id, bytes));
-                out.push((id + DICT, dict_bytes));
-            }
-            Col::List(id) => {
-                for r in rows {
-                    let items = list(field, r);
-                    put_varint(&mut bytes, items.len() as u64);
-                    for s in items {
-                        let v = intern(&mut dict, &mut dict_bytes, s);
-                        put_varint(&mut bytes, v);
-                    }
-                }
-                out.push((id, bytes));
-                out.push((id + DICT, dict_bytes));
-            }
-        }
-    }
-    for (id, f) in [(COMPLETION, 0u8), (INCOMPLETE, 1), (DUPLICATES, 2)] {
-        let mut bytes = Vec::new();
-        for r in rows {
-            put_varint(&mut bytes, [r.completion_code(), r.incomplete_bits(), u64::from(r.duplicate_records)][f as usize]);
-        }
-        out.push((id, bytes));
-    }
-    let mut fp = Vec::with_capacity(rows.len() * 8);
-    for f in fps {
-        fp.extend_from_slice(&f.to_le_bytes());
-    }
-    out.push((FINGERPRINT, fp));
-    for (k, block) in rows.chunks(RAW_BLOCK).enumerate() {
-        let mut bytes = Vec::new();
-        for r in block {
-            put_bytes(&mut bytes, &r.raw);
-        }
-        out.push((RAW + k as u32, bytes));
-    }
-    out
-}
-
-/// Returns the dictionary id of `s` (1-based), adding it to the dictionary when new.
-fn intern<'r>(dict: &mut FastMap<&'r [u8], u64>, dict_bytes: &mut Vec<u8>, s: &'r [u8]) -> u64 {
-    let n = dict.len() as u64;
-    *dict.entry(s).or_insert_with(|| {
-        put_bytes(dict_bytes, s);
-        n + 1
-    })
-}
-
 /// One column's place in a segment file.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ColMeta {
@@ -208,27 +103,92 @@ pub(crate) struct SegmentMeta {
     pub rows: usize,
     pub min_ms: u64,
     pub max_ms: u64,
+    pub min_ordinal: u64,
+    pub max_ordinal: u64,
+    /// The segment file's size (the lines file not included).
+    pub bytes: u64,
+    pub cols: Vec<ColMeta>,
+    /// The lines file, until released.
+    pub lines: Option<LinesMeta>,
+}
+
+impl SegmentMeta {
+    /// The segment's bytes on disk, its lines file included.
+    pub(crate) fn disk_bytes(&self) -> u64 {
+        self.bytes + self.lines.as_ref().map_or(0, |l| l.bytes)
+    }
+}
+
+/// A segment's lines file.
+#[derive(Clone, Debug)]
+pub(crate) struct LinesMeta {
+    pub path: PathBuf,
     pub bytes: u64,
     pub cols: Vec<ColMeta>,
 }
 
-/// Writes rows as a segment file (through a temporary name, synced, then renamed; the caller
-/// syncs the directory).
+/// The lines file beside a segment file.
+pub(crate) fn lines_path(segment: &Path) -> PathBuf {
+    segment.with_extension("lines")
+}
+
+/// Writes a builder's rows as a segment file and its lines file (each through a temporary
+/// name, synced, then renamed, the lines file first; the caller syncs the directory). The
+/// record lines are written as the builder holds them, already compressed.
 /// `zstd` is reused from segment to segment: a compression context is megabytes of tables, and
 /// making one per column costs more (in page faults) than compressing.
-pub(crate) fn write(path: &Path, seq: u64, rows: &[StoredEvent], fps: &[u64], zstd: &mut zstd::bulk::Compressor<'static>) -> Result<SegmentMeta, StoreError> {
-    let mut file = Vec::with_capacity(rows.len() * 64);
-    file.extend_from_slice(MAGIC);
+pub(crate) fn write(path: &Path, seq: u64, p: &Pending, zstd: &mut zstd::bulk::Compressor<'static>) -> Result<SegmentMeta, StoreError> {
+    let head = [p.rows as u64, p.min_ms, p.max_ms, p.min_ordinal, p.max_ordinal];
+    let mut block_rows = Vec::new();
+    for b in &p.blocks {
+        put_varint(&mut block_rows, u64::from(b.rows));
+    }
+    let mut lines: Vec<(u32, Data<'_>)> = vec![(BLOCK_ROWS, Data::Raw(&block_rows))];
+    lines.extend(p.blocks.iter().enumerate().map(|(k, b)| (RAW + k as u32, Data::Compressed(&b.z, b.rawlen))));
+    let lpath = lines_path(path);
+    let (lbytes, lcols) = write_file(&lpath, LINES_MAGIC, head, lines, zstd)?;
+    let cols = p.columns().into_iter().map(|(id, b)| (id, Data::Raw(b))).collect();
+    let (bytes, cols) = write_file(path, MAGIC, head, cols, zstd)?;
+    Ok(SegmentMeta {
+        path: path.to_path_buf(),
+        seq,
+        rows: p.rows,
+        min_ms: p.min_ms,
+        max_ms: p.max_ms,
+        min_ordinal: p.min_ordinal,
+        max_ordinal: p.max_ordinal,
+        bytes,
+        cols,
+        lines: Some(LinesMeta { path: lpath, bytes: lbytes, cols: lcols }),
+    })
+}
+
+/// A column to write: to be compressed, or compressed already (with its raw length).
+enum Data<'a> {
+    Raw(&'a [u8]),
+    Compressed(&'a [u8], u64),
+}
+
+fn write_file(
+    path: &Path,
+    magic: &[u8; 8],
+    head: [u64; 5],
+    columns: Vec<(u32, Data<'_>)>,
+    zstd: &mut zstd::bulk::Compressor<'static>,
+) -> Result<(u64, Vec<ColMeta>), StoreError> {
+    let mut file = Vec::with_capacity(1 << 20);
+    file.extend_from_slice(magic);
     let mut cols = Vec::new();
-    for (id, raw) in encode_columns(rows, fps) {
-        let z = zstd.compress(&raw).map_err(StoreError::io(path))?;
-        cols.push(ColMeta { id, offset: file.len() as u64, zlen: z.len() as u64, rawlen: raw.len() as u64, checksum: hash64(u64::from(id), &z) });
+    for (id, data) in columns {
+        let (z, rawlen) = match data {
+            Data::Raw(raw) => (std::borrow::Cow::Owned(zstd.compress(raw).map_err(StoreError::io(path))?), raw.len() as u64),
+            Data::Compressed(z, rawlen) => (std::borrow::Cow::Borrowed(z), rawlen),
+        };
+        cols.push(ColMeta { id, offset: file.len() as u64, zlen: z.len() as u64, rawlen, checksum: hash64(u64::from(id), &z) });
         file.extend_from_slice(&z);
     }
-    let min_ms = rows.iter().map(|r| r.ms).min().unwrap_or(0);
-    let max_ms = rows.iter().map(|r| r.ms).max().unwrap_or(0);
     let mut dir = Vec::new();
-    for v in [rows.len() as u64, min_ms, max_ms, cols.len() as u64] {
+    for v in head.into_iter().chain([cols.len() as u64]) {
         dir.extend_from_slice(&v.to_le_bytes());
     }
     for c in &cols {
@@ -247,15 +207,36 @@ pub(crate) fn write(path: &Path, seq: u64, rows: &[StoredEvent], fps: &[u64], zs
     f.sync_data().map_err(StoreError::io(&tmp))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(StoreError::io(path))?;
-    Ok(SegmentMeta { path: path.to_path_buf(), seq, rows: rows.len(), min_ms, max_ms, bytes: file.len() as u64, cols })
+    Ok((file.len() as u64, cols))
 }
 
-/// Reads and checks a whole segment file: magic, directory and every column's checksum.
-pub(crate) fn open(path: &Path, seq: u64) -> Result<SegmentMeta, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt { path: path.to_path_buf(), what: what.to_string() };
+/// Reads and checks a whole segment file (magic, directory and every column's checksum), and
+/// the directory of its lines file when there is one. A damaged lines file leaves the segment
+/// without lines and comes back beside it.
+pub(crate) fn open(path: &Path, seq: u64) -> Result<(SegmentMeta, Option<StoreError>), StoreError> {
     let file = std::fs::read(path).map_err(StoreError::io(path))?;
-    if file.len() < MAGIC.len() + 24 || &file[..8] != MAGIC {
-        return Err(corrupt("not a segment file (bad magic)"));
+    let (head, cols) = check_file(path, MAGIC, &file, true)?;
+    let [rows, min_ms, max_ms, min_ordinal, max_ordinal] = head;
+    let lpath = lines_path(path);
+    let (lines, problem) = match std::fs::read(&lpath) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
+        Err(e) => (None, Some(StoreError::Io { path: lpath, source: e })),
+        Ok(lfile) => match check_file(&lpath, LINES_MAGIC, &lfile, false) {
+            Err(e) => (None, Some(e)),
+            Ok((lhead, _)) if lhead != head => (None, Some(StoreError::Corrupt { path: lpath, what: "does not belong to its segment".into() })),
+            Ok((_, lcols)) => (Some(LinesMeta { path: lpath, bytes: lfile.len() as u64, cols: lcols }), None),
+        },
+    };
+    let meta =
+        SegmentMeta { path: path.to_path_buf(), seq, rows: rows as usize, min_ms, max_ms, min_ordinal, max_ordinal, bytes: file.len() as u64, cols, lines };
+    Ok((meta, problem))
+}
+
+/// Checks magic and directory (and every column when `whole`); returns the directory.
+fn check_file(path: &Path, magic: &[u8; 8], file: &[u8], whole: bool) -> Result<([u64; 5], Vec<ColMeta>), StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt { path: path.to_path_buf(), what: what.to_string() };
+    if file.len() < MAGIC.len() + 24 || &file[..8] != magic {
+        return Err(corrupt("bad magic"));
     }
     let tail = &file[file.len() - 24..];
     if &tail[16..] != END {
@@ -271,34 +252,40 @@ pub(crate) fn open(path: &Path, seq: u64) -> Result<SegmentMeta, StoreError> {
         return Err(corrupt("directory checksum mismatch"));
     }
     let mut r = Reader::new(dir);
-    let (rows, min_ms, max_ms, ncols) = (r.u64_le(), r.u64_le(), r.u64_le(), r.u64_le());
-    let (Some(rows), Some(min_ms), Some(max_ms), Some(ncols)) = (rows, min_ms, max_ms, ncols) else {
-        return Err(corrupt("short directory"));
-    };
+    let mut head = [0u64; 6];
+    for h in &mut head {
+        *h = r.u64_le().ok_or_else(|| corrupt("short directory"))?;
+    }
     let mut cols = Vec::new();
-    for _ in 0..ncols {
+    for _ in 0..head[5] {
         let v: Option<Vec<u64>> = (0..5).map(|_| r.u64_le()).collect();
-        let Some(v) = v else { return Err(corrupt("short directory")) };
+        let Some(v) = v else {
+            return Err(corrupt("short directory"));
+        };
         let c = ColMeta { id: v[0] as u32, offset: v[1], zlen: v[2], rawlen: v[3], checksum: v[4] };
         let end = c.offset.checked_add(c.zlen).filter(|&e| e <= dir_start as u64);
-        let Some(end) = end else { return Err(corrupt("column outside the file")) };
-        if hash64(u64::from(c.id), &file[c.offset as usize..end as usize]) != c.checksum {
+        let Some(end) = end else {
+            return Err(corrupt("column outside the file"));
+        };
+        if whole && hash64(u64::from(c.id), &file[c.offset as usize..end as usize]) != c.checksum {
             return Err(corrupt(&format!("column {} checksum mismatch", c.id)));
         }
         cols.push(c);
     }
-    Ok(SegmentMeta { path: path.to_path_buf(), seq, rows: rows as usize, min_ms, max_ms, bytes: file.len() as u64, cols })
+    Ok(([head[0], head[1], head[2], head[3], head[4]], cols))
 }
 
-/// Reads one column's uncompressed bytes; a column the segment does not have is empty.
-pub(crate) fn read_column(file: &File, meta: &SegmentMeta, id: u32) -> Result<Vec<u8>, StoreError> {
-    let Some(c) = meta.cols.iter().find(|c| c.id == id) else { return Ok(Vec::new()) };
+/// Reads one column's uncompressed bytes; a column the file does not have is empty.
+pub(crate) fn read_column(file: &File, path: &Path, cols: &[ColMeta], id: u32) -> Result<Vec<u8>, StoreError> {
+    let Some(c) = cols.iter().find(|c| c.id == id) else {
+        return Ok(Vec::new());
+    };
     let mut z = vec![0u8; c.zlen as usize];
-    file.read_exact_at(&mut z, c.offset).map_err(StoreError::io(&meta.path))?;
+    file.read_exact_at(&mut z, c.offset).map_err(StoreError::io(path))?;
     if hash64(u64::from(c.id), &z) != c.checksum {
-        return Err(StoreError::Corrupt { path: meta.path.clone(), what: format!("column {} checksum mismatch", c.id) });
+        return Err(StoreError::Corrupt { path: path.to_path_buf(), what: format!("column {} checksum mismatch", c.id) });
     }
-    zstd::bulk::decompress(&z, c.rawlen as usize).map_err(|e| StoreError::Corrupt { path: meta.path.clone(), what: format!("column {}: {e}", c.id) })
+    zstd::bulk::decompress(&z, c.rawlen as usize).map_err(|e| StoreError::Corrupt { path: path.to_path_buf(), what: format!("column {}: {e}", c.id) })
 }
 
 /// Decoded columns of one segment (or of the rows not yet sealed), loaded as a query needs them.
@@ -316,7 +303,8 @@ pub(crate) struct Columns<'a> {
 
 enum Source<'a> {
     File(File, &'a SegmentMeta),
-    Memory(HashMap<u32, Vec<u8>>),
+    /// The unsealed events of a future segment.
+    Memory(&'a Pending),
 }
 
 fn damaged(path: Option<&Path>, id: u32) -> StoreError {
@@ -329,8 +317,8 @@ impl<'a> Columns<'a> {
         Ok(Columns::new(meta.rows, Source::File(file, meta)))
     }
 
-    pub(crate) fn of_rows(rows: &[StoredEvent], fps: &[u64]) -> Columns<'static> {
-        Columns::new(rows.len(), Source::Memory(encode_columns(rows, fps).into_iter().collect()))
+    pub(crate) fn of_pending(p: &'a Pending) -> Columns<'a> {
+        Columns::new(p.rows, Source::Memory(p))
     }
 
     fn new(rows: usize, source: Source<'a>) -> Columns<'a> {
@@ -346,9 +334,70 @@ impl<'a> Columns<'a> {
 
     fn raw(&self, id: u32) -> Result<Vec<u8>, StoreError> {
         match &self.source {
-            Source::File(f, m) => read_column(f, m, id),
-            Source::Memory(cols) => Ok(cols.get(&id).cloned().unwrap_or_default()),
+            Source::File(f, m) => read_column(f, &m.path, &m.cols, id),
+            Source::Memory(p) => Ok(p.column(id).to_vec()),
         }
+    }
+
+    /// The ordinal of every row.
+    pub(crate) fn ordinals(&self) -> Result<Vec<u64>, StoreError> {
+        let mut v = self.varints(ORDINAL)?;
+        let mut t = 0i64;
+        for x in &mut v {
+            t = t.wrapping_add(unzigzag(*x));
+            *x = t as u64;
+        }
+        Ok(v)
+    }
+
+    /// The first row of each lines block; `None` when the lines were released.
+    fn block_starts(&self) -> Result<Option<Vec<usize>>, StoreError> {
+        let rows: Vec<u64> = match &self.source {
+            Source::Memory(p) => p.blocks.iter().map(|b| u64::from(b.rows)).collect(),
+            Source::File(_, m) => {
+                let Some(lines) = &m.lines else { return Ok(None) };
+                let file = File::open(&lines.path).map_err(StoreError::io(&lines.path))?;
+                let bytes = read_column(&file, &lines.path, &lines.cols, BLOCK_ROWS)?;
+                let mut r = Reader::new(&bytes);
+                let mut v = Vec::new();
+                while !r.is_empty() {
+                    v.push(r.varint().ok_or_else(|| damaged(Some(&lines.path), BLOCK_ROWS))?);
+                }
+                v
+            }
+        };
+        let mut starts = Vec::with_capacity(rows.len());
+        let mut at = 0usize;
+        for n in rows {
+            starts.push(at);
+            at += n as usize;
+        }
+        if at != self.rows {
+            return Err(damaged(self.path(), BLOCK_ROWS));
+        }
+        Ok(Some(starts))
+    }
+
+    /// The record lines of the rows of block `k`.
+    fn line_block(&self, k: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let id = RAW + k as u32;
+        let (bytes, path) = match &self.source {
+            Source::Memory(p) => {
+                let b = p.blocks.get(k).ok_or_else(|| damaged(None, id))?;
+                (zstd::bulk::decompress(&b.z, b.rawlen as usize).map_err(|_| damaged(None, id))?, None)
+            }
+            Source::File(_, m) => {
+                let lines = m.lines.as_ref().ok_or_else(|| damaged(Some(&m.path), id))?;
+                let file = File::open(&lines.path).map_err(StoreError::io(&lines.path))?;
+                (read_column(&file, &lines.path, &lines.cols, id)?, Some(lines.path.as_path()))
+            }
+        };
+        let mut r = Reader::new(&bytes);
+        let mut out = Vec::with_capacity(RAW_BLOCK);
+        while !r.is_empty() {
+            out.push(r.bytes().ok_or_else(|| damaged(path, id))?.to_vec());
+        }
+        Ok(out)
     }
 
     fn varints(&self, id: u32) -> Result<Vec<u64>, StoreError> {
@@ -454,21 +503,23 @@ impl<'a> Columns<'a> {
             v
         };
         let flags = [self.varints(COMPLETION)?, self.varints(INCOMPLETE)?, self.varints(DUPLICATES)?];
+        let ordinals = self.ordinals()?;
+        let starts = self.block_starts()?;
         let mut block: Option<(usize, Vec<Vec<u8>>)> = None;
         let mut out = Vec::with_capacity(at.len());
         for &i in at {
-            let k = i / RAW_BLOCK;
-            if block.as_ref().is_none_or(|(b, _)| *b != k) {
-                let bytes = self.raw(RAW + k as u32)?;
-                let mut r = Reader::new(&bytes);
-                let mut lines = Vec::new();
-                while !r.is_empty() {
-                    lines.push(r.bytes().ok_or_else(|| damaged(self.path(), RAW + k as u32))?.to_vec());
+            let raw = match &starts {
+                None => None,
+                Some(starts) => {
+                    let k = starts.partition_point(|&s| s <= i) - 1;
+                    if block.as_ref().is_none_or(|(b, _)| *b != k) {
+                        block = Some((k, self.line_block(k)?));
+                    }
+                    let lines = &block.as_ref().expect("loaded").1;
+                    Some(lines.get(i - starts[k]).ok_or_else(|| damaged(self.path(), RAW + k as u32))?.clone())
                 }
-                block = Some((k, lines));
-            }
-            let raw = block.as_ref().and_then(|(_, l)| l.get(i % RAW_BLOCK)).ok_or_else(|| damaged(self.path(), RAW + k as u32))?;
-            let mut row = StoredEvent { ms: self.ms.as_ref().expect("loaded")[i], serial: serials[i], raw: raw.clone(), ..StoredEvent::default() };
+            };
+            let mut row = StoredEvent { ordinal: ordinals[i], ms: self.ms.as_ref().expect("loaded")[i], serial: serials[i], raw, ..StoredEvent::default() };
             row.set_completion(flags[0][i]).ok_or_else(|| damaged(self.path(), COMPLETION))?;
             row.set_incomplete(flags[1][i]);
             row.duplicate_records = flags[2][i] as u32;

@@ -44,11 +44,12 @@ fn open(dir: &Path, segment_rows: usize) -> ColumnarStore {
 
 fn all(store: &ColumnarStore, q: &Query) -> Vec<StoredEvent> {
     let mut out = Vec::new();
-    store.search(q, &mut |e| {
-        out.push(e);
-        true
-    })
-    .expect("search");
+    store
+        .search(q, &mut |e| {
+            out.push(e);
+            true
+        })
+        .expect("search");
     out
 }
 
@@ -67,8 +68,8 @@ fn every_kernel_event_comes_back_whole_sealed_or_not() {
         // some sealed (1000 per segment), the rest in the log
         let back = all(&store, &Query::all());
         assert_eq!(back.len(), evs.len(), "log {i}");
-        for (stored, original) in back.iter().zip(&evs) {
-            assert_eq!(stored, &StoredEvent::from_event(original));
+        for (k, (stored, original)) in back.iter().zip(&evs).enumerate() {
+            assert_eq!(stored, &StoredEvent { ordinal: k as u64 + 1, ..StoredEvent::from_event(original) });
             assert_eq!(render(&stored.event().unwrap()), render(original), "log {i}");
         }
     }
@@ -186,7 +187,13 @@ fn a_corrupt_segment_is_named_on_open_and_the_rest_stays_readable() {
     store.flush().unwrap();
     drop(store);
     let day = dir.path().join("segments").join("2026-11-21");
-    let names: Vec<String> = std::fs::read_dir(&day).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let names: Vec<String> = std::fs::read_dir(&day)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".seg"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     assert_eq!(names, ["0000000000.seg", "0000000001.seg", "0000000002.seg", "0000000003.seg"]);
     // one flipped byte inside a column of the second segment, the end marker of the third cut
     let second = day.join(&names[1]);
@@ -196,12 +203,24 @@ fn a_corrupt_segment_is_named_on_open_and_the_rest_stays_readable() {
     let third = day.join(&names[2]);
     let bytes = std::fs::read(&third).unwrap();
     std::fs::write(&third, &bytes[..bytes.len() - 3]).unwrap();
+    // the fourth keeps its fields when its lines file is damaged
+    let fourth_lines = day.join("0000000003.lines");
+    let bytes = std::fs::read(&fourth_lines).unwrap();
+    std::fs::write(&fourth_lines, &bytes[..bytes.len() - 1]).unwrap();
 
     let store = open(dir.path(), 300);
     let problems: Vec<String> = store.problems().iter().map(|p| p.to_string().replace(&dir.path().display().to_string(), "DIR")).collect();
-    assert_eq!(problems, ["DIR/segments/2026-11-21/0000000001.seg: corrupt: column 13 checksum mismatch", "DIR/segments/2026-11-21/0000000002.seg: corrupt: truncated (no end marker)"]);
+    assert_eq!(
+        problems,
+        [
+            "DIR/segments/2026-11-21/0000000001.seg: corrupt: column 2 checksum mismatch",
+            "DIR/segments/2026-11-21/0000000002.seg: corrupt: truncated (no end marker)",
+            "DIR/segments/2026-11-21/0000000003.lines: corrupt: truncated (no end marker)",
+        ]
+    );
     assert!(matches!(&store.problems()[0], StoreError::Corrupt { path, .. } if path == &second));
     assert_eq!(store.count(&Query::all()).unwrap(), 1108 - 600);
+    assert_eq!(all(&store, &Query::all()).iter().filter(|r| r.raw.is_none()).count(), 208);
 }
 
 #[test]
@@ -220,7 +239,7 @@ fn retention_removes_old_segments_then_the_oldest_until_small_enough() {
     let aged = store.retain(&Retention { now_ms: last, max_age_ms: Some(0), max_bytes: None }).unwrap();
     assert_eq!((aged.segments, aged.events), (3, 900));
     assert_eq!(store.count(&Query::all()).unwrap(), 208);
-    let before = store.stats().segment_bytes;
+    let before = store.stats().segment_bytes + store.stats().lines_bytes;
     let sized = store.retain(&Retention { now_ms: last, max_age_ms: None, max_bytes: Some(before - 1) }).unwrap();
     assert_eq!((sized.segments, sized.events, sized.bytes), (1, 208, before));
     assert_eq!(store.count(&Query::all()).unwrap(), 0);
@@ -243,7 +262,9 @@ const BATCH: usize = 40;
 /// many events were acknowledged after each. Does nothing unless run by that test.
 #[test]
 fn kill_child_ingests_until_killed() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let evs = events(PIDREUSE);
     let mut store = open(Path::new(&dir), 256);
     let mut acked = 0;
@@ -319,5 +340,162 @@ fn the_graph_rebuilt_from_the_store_is_the_graph_of_the_log() {
         assert_eq!((a.entity_count(), a.edge_count(), a.stats()), (b.entity_count(), b.edge_count(), b.stats()));
         let describe = |g: &graph::Graph| g.edges().map(|(id, _)| graph::describe::edge(g, id)).collect::<Vec<_>>();
         assert_eq!(describe(&a), describe(&b));
+    }
+}
+
+fn ordinals(store: &ColumnarStore) -> Vec<u64> {
+    all(store, &Query::all()).iter().map(|r| r.ordinal).collect()
+}
+
+fn replay(store: &ColumnarStore, since: u64) -> Result<Vec<(u64, String)>, StoreError> {
+    let mut out = Vec::new();
+    store.replay_since(since, &mut |ordinal, e| {
+        out.push((ordinal, render(&e)));
+        true
+    })?;
+    Ok(out)
+}
+
+#[test]
+fn ordinals_are_consecutive_in_ingest_order_across_dedup_reopen_and_retention() {
+    let evs = events(PROVENANCE);
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), 300);
+    assert_eq!(store.last_ordinal(), 0);
+    let first = store.ingest(&evs[..500]).unwrap();
+    assert_eq!((first.first_ordinal, first.accepted.len(), first.accepted[0], first.accepted[499]), (1, 500, 0, 499));
+    // 100 already stored, 200 new: indices 100..300 of this slice, ordinals 501..=700
+    let second = store.ingest(&evs[400..700]).unwrap();
+    assert_eq!((second.first_ordinal, second.duplicates), (501, 100));
+    assert_eq!(second.accepted, (100..300).collect::<Vec<u32>>());
+    assert_eq!(store.last_ordinal(), 700);
+    drop(store);
+
+    let mut store = open(dir.path(), 300);
+    assert_eq!(store.last_ordinal(), 700);
+    assert_eq!(ordinals(&store), (1..=700).collect::<Vec<u64>>());
+    let none = store.ingest(&evs[..700]).unwrap();
+    assert_eq!((none.first_ordinal, none.accepted.len()), (701, 0));
+    let last = evs.iter().map(|e| e.id.time.millis).max().unwrap();
+    // retention takes every segment; the next ordinal survives in the log's header
+    store.retain(&Retention { now_ms: last + 1, max_age_ms: Some(0), max_bytes: None }).unwrap();
+    assert_eq!(store.count(&Query::all()).unwrap(), 0);
+    drop(store);
+    let mut store = open(dir.path(), 300);
+    assert_eq!(store.last_ordinal(), 700);
+    let third = store.ingest(&evs[700..]).unwrap();
+    assert_eq!((third.first_ordinal, third.accepted.len()), (701, 408));
+    assert_eq!(ordinals(&store), (701..=1108).collect::<Vec<u64>>());
+    // the events of ordinals 1..=700 are gone: a replay from 0 says so before visiting any
+    assert!(matches!(replay(&store, 0), Err(StoreError::EventGone { ordinal: 1 })));
+    assert_eq!(replay(&store, 700).unwrap().len(), 408);
+}
+
+#[test]
+fn replay_after_a_crash_gives_every_acknowledged_event_once_in_ordinal_order() {
+    let evs = events(PROVENANCE);
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), 400);
+    // 400 sealed, 200 in the log, then a frame whose write never returned
+    store.ingest(&evs[..400]).unwrap();
+    store.ingest(&evs[400..600]).unwrap();
+    let wal = dir.path().join("wal");
+    let acknowledged = std::fs::metadata(&wal).unwrap().len();
+    store.ingest(&evs[600..700]).unwrap();
+    drop(store);
+    let full = std::fs::metadata(&wal).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&wal).unwrap();
+    f.set_len((acknowledged + full) / 2).unwrap();
+    drop(f);
+
+    let mut store = open(dir.path(), 400);
+    assert_eq!(store.last_ordinal(), 600);
+    let replayed = replay(&store, 0).unwrap();
+    assert_eq!(replayed.iter().map(|r| r.0).collect::<Vec<u64>>(), (1..=600).collect::<Vec<u64>>());
+    let expected: Vec<String> = evs[..600].iter().map(render).collect();
+    assert_eq!(replayed.iter().map(|r| r.1.clone()).collect::<Vec<_>>(), expected);
+    assert_eq!(replay(&store, 590).unwrap().iter().map(|r| r.0).collect::<Vec<u64>>(), (591..=600).collect::<Vec<u64>>());
+    assert_eq!(replay(&store, 600).unwrap(), []);
+    // the lost frame's events come in again with the next ordinals
+    let again = store.ingest(&evs[600..700]).unwrap();
+    assert_eq!((again.first_ordinal, again.accepted.len()), (601, 100));
+    let mut n = 0;
+    assert_eq!(
+        store
+            .replay_since(0, &mut |_, _| {
+                n += 1;
+                n < 3
+            })
+            .unwrap(),
+        3
+    );
+}
+
+#[test]
+fn replay_merges_the_segments_of_one_seal_by_ordinal_across_days() {
+    let evs = events(PROVENANCE);
+    // the same log 1,000,000 s (eleven days) earlier
+    let shifted = String::from_utf8(PROVENANCE.to_vec()).unwrap().replace("audit(1795", "audit(1794");
+    let earlier = events(shifted.as_bytes());
+    let mixed: Vec<Event> = evs.iter().zip(&earlier).flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path(), 100_000);
+    store.ingest(&mixed).unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.stats().segments, 2);
+    let replayed = replay(&store, 1000).unwrap();
+    assert_eq!(replayed.iter().map(|r| r.0).collect::<Vec<u64>>(), (1001..=2216).collect::<Vec<u64>>());
+    assert_eq!(replayed.iter().map(|r| r.1.clone()).collect::<Vec<_>>(), mixed[1000..].iter().map(render).collect::<Vec<_>>());
+}
+
+fn lines_files_bytes(dir: &Path) -> u64 {
+    let day = dir.join("segments/2026-11-21");
+    std::fs::read_dir(day)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "lines"))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum()
+}
+
+#[test]
+fn released_lines_leave_fields_searchable_and_replay_says_they_are_gone() {
+    let evs = events(PROVENANCE);
+    for keep_lines in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ColumnarStore::open(dir.path(), Config { segment_rows: 300, keep_lines, ..Config::default() }).unwrap();
+        store.ingest(&evs).unwrap();
+        store.flush().unwrap();
+        let before = store.stats();
+        assert_eq!(before.lines_bytes, lines_files_bytes(dir.path()));
+        // segments hold ordinals 1-300, 301-600, 601-900, 901-1108: the first two are through 650
+        let released = store.release_lines(650).unwrap();
+        let after = store.stats();
+        assert_eq!(after.segment_bytes, before.segment_bytes);
+        assert_eq!(after.lines_bytes, lines_files_bytes(dir.path()));
+        if keep_lines {
+            assert_eq!((released, after.lines_bytes), (0, before.lines_bytes));
+            assert_eq!(replay(&store, 0).unwrap().len(), 1108);
+            continue;
+        }
+        assert_eq!(released, 600);
+        assert!(after.lines_bytes < before.lines_bytes * 2 / 3, "{after:?} {before:?}");
+        drop(store);
+        let store = open(dir.path(), 300);
+        assert!(store.problems().is_empty());
+        assert!(matches!(replay(&store, 0), Err(StoreError::LinesReleased { ordinal: 1 })));
+        assert!(matches!(replay(&store, 599), Err(StoreError::LinesReleased { ordinal: 600 })));
+        assert_eq!(replay(&store, 600).unwrap().len(), 508);
+        // the fields stay; the lines are gone
+        let back = all(&store, &Query::all());
+        assert_eq!(back.len(), 1108);
+        for (k, (stored, original)) in back.iter().zip(&evs).enumerate() {
+            let mut want = StoredEvent { ordinal: k as u64 + 1, ..StoredEvent::from_event(original) };
+            if k < 600 {
+                want.raw = None;
+                assert_eq!(stored.event().unwrap_err().to_string(), format!("the record lines of event #{} were released", k + 1));
+            }
+            assert_eq!(stored, &want);
+        }
     }
 }

@@ -44,7 +44,9 @@ out["pandas"] = {
     "execve_argv": {str(r.serial): r.argv for r in df[(df["syscall"] == "execve") & (df["success"] == True)].itertuples()},
     "row_groups": meta.num_row_groups,
     "compression": meta.row_group(0).column(0).compression if meta.num_row_groups else None,
-    "first_records_line": df["records"].iloc[0].split("\n")[0] if len(df) else None,
+    "first_records_line": df["records"].dropna().iloc[0].split("\n")[0] if "records" in df.columns and df["records"].notna().any() else None,
+    "null_records": int(df["records"].isna().sum()) if "records" in df.columns else None,
+    "columns": list(df.columns),
 }
 
 with open(jsonl, encoding="utf-8") as f:
