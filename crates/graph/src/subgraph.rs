@@ -358,7 +358,7 @@ fn tree_parts(g: &Graph, t: &TreeNode, depth: u64, nodes: &mut Vec<SubNode>, edg
         let mut n = node(g, v);
         n.set(Attr::Depth, AttrValue::Int(depth));
         nodes.push(n);
-        for &e in g.out_edges(v) {
+        for &e in g.out_edges(v).iter() {
             let edge = g.edge(e);
             if matches!(edge.op, Op::Fork | Op::Exec | Op::Setid | Op::Namespace)
                 && g.entity(edge.to).as_process().is_some()
