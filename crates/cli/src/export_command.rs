@@ -95,7 +95,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
     pub format: ExportFormat,
 
-    /// The file to write (replaced if it exists)
+    /// The file to write (replaced when complete if it exists; `-` is standard output)
     #[arg(long, short, value_name = "FILE")]
     pub output: PathBuf,
 
@@ -158,7 +158,7 @@ fn schema(records: bool) -> String {
 
 /// Returns the bytes as render writes strings: valid UTF-8 as it is, invalid bytes and `%` as
 /// `%XX`. Borrows when nothing needs escaping (nearly always).
-pub fn percent(bytes: &[u8]) -> Cow<'_, [u8]> {
+fn percent(bytes: &[u8]) -> Cow<'_, [u8]> {
     if !bytes.contains(&b'%') && std::str::from_utf8(bytes).is_ok() {
         return Cow::Borrowed(bytes);
     }
@@ -184,8 +184,8 @@ pub fn percent(bytes: &[u8]) -> Cow<'_, [u8]> {
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let q = crate::search_command::query(&args.filter, args.since.as_deref(), args.until.as_deref())?;
     let store = crate::store_open(&args.data)?;
-    let tmp = temporary_name(&args.output);
-    let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let target = Target::of(&args.output);
+    let file = target.open()?;
     let mut sink: Box<dyn Sink> = match args.format {
         ExportFormat::Parquet => Box::new(ParquetSink::new(file, args.row_group_rows as usize, !args.no_records)?),
         ExportFormat::Jsonl => Box::new(JsonlSink {
@@ -211,17 +211,17 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     });
     let finished =
         searched.map_err(anyhow::Error::from).and_then(|()| failed.map_or(Ok(()), Err)).and_then(|()| sink.finish());
-    if let Err(e) = finished {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.context(format!("cannot export to {}", args.output.display())));
-    }
-    std::fs::rename(&tmp, &args.output)
-        .with_context(|| format!("cannot rename {} to {}", tmp.display(), args.output.display()))?;
+    let bytes = match finished.and_then(|out| target.close(out)) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            target.abandon();
+            return Err(e.context(format!("cannot export to {}", args.output.display())));
+        }
+    };
     if progress {
         eprint!("\r");
     }
     if !args.quiet {
-        let bytes = std::fs::metadata(&args.output).map_or(0, |m| m.len());
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "exported {rows} events to {} ({bytes} bytes) in {secs:.2} s, {:.0} events/s",
@@ -232,19 +232,100 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn temporary_name(output: &Path) -> PathBuf {
-    let mut name = output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".partial");
-    output.with_file_name(name)
+/// Where an export goes.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    /// `-`: standard output.
+    Stdout,
+    /// Something that is not a regular file (a device, a FIFO): written in place, never
+    /// replaced.
+    InPlace(PathBuf),
+    /// A regular file (or a new one): written under `tmp`, renamed over `path` when complete.
+    Replace { tmp: PathBuf, path: PathBuf },
+}
+
+impl Target {
+    fn of(output: &Path) -> Target {
+        if output == Path::new("-") {
+            return Target::Stdout;
+        }
+        match std::fs::metadata(output) {
+            Ok(m) if !m.is_file() => Target::InPlace(output.to_path_buf()),
+            _ => {
+                let mut name = output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+                name.push(".partial");
+                Target::Replace { tmp: output.with_file_name(name), path: output.to_path_buf() }
+            }
+        }
+    }
+
+    fn open(&self) -> anyhow::Result<Out> {
+        let (path, file) = match self {
+            Target::Stdout => return Ok(Out { stdout: Some(io::stdout()), file: None, written: 0 }),
+            Target::InPlace(path) => (path, File::options().write(true).open(path)),
+            Target::Replace { tmp, .. } => (tmp, File::create(tmp)),
+        };
+        Ok(Out {
+            stdout: None,
+            file: Some(file.with_context(|| format!("cannot create {}", path.display()))?),
+            written: 0,
+        })
+    }
+
+    /// Makes a complete export durable and visible; returns the bytes written.
+    fn close(&self, mut out: Out) -> anyhow::Result<u64> {
+        out.flush().context("cannot write")?;
+        if let Target::Replace { tmp, path } = self {
+            out.file.as_ref().expect("a file").sync_all().context("cannot sync")?;
+            std::fs::rename(tmp, path)
+                .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+        }
+        Ok(out.written)
+    }
+
+    /// Removes what a failed export left.
+    fn abandon(&self) {
+        if let Target::Replace { tmp, .. } = self {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// The export's bytes on their way out, counted.
+struct Out {
+    file: Option<File>,
+    stdout: Option<io::Stdout>,
+    written: u64,
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = match (&mut self.file, &mut self.stdout) {
+            (Some(f), _) => f.write(buf)?,
+            (None, Some(s)) => s.write(buf)?,
+            (None, None) => 0,
+        };
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match (&mut self.file, &mut self.stdout) {
+            (Some(f), _) => f.flush(),
+            (None, Some(s)) => s.flush(),
+            (None, None) => Ok(()),
+        }
+    }
 }
 
 trait Sink {
     fn push(&mut self, e: &StoredEvent) -> anyhow::Result<()>;
-    fn finish(self: Box<Self>) -> anyhow::Result<()>;
+    /// Writes what is buffered (and the Parquet footer); hands the output back.
+    fn finish(self: Box<Self>) -> anyhow::Result<Out>;
 }
 
 struct JsonlSink {
-    out: BufWriter<File>,
+    out: BufWriter<Out>,
     buf: Vec<u8>,
     records: bool,
 }
@@ -320,9 +401,8 @@ impl Sink for JsonlSink {
         self.out.write_all(b).context("cannot write")
     }
 
-    fn finish(self: Box<Self>) -> anyhow::Result<()> {
-        let file = self.out.into_inner().map_err(|e| e.into_error()).context("cannot write")?;
-        file.sync_all().context("cannot sync")
+    fn finish(self: Box<Self>) -> anyhow::Result<Out> {
+        self.out.into_inner().map_err(|e| e.into_error()).context("cannot write")
     }
 }
 
@@ -499,14 +579,14 @@ fn list<W: Write + Send>(rg: &mut SerializedRowGroupWriter<'_, W>, c: &List) -> 
 }
 
 struct ParquetSink {
-    writer: SerializedFileWriter<BufWriter<File>>,
+    writer: SerializedFileWriter<BufWriter<Out>>,
     columns: Columns,
     group_rows: usize,
     records: bool,
 }
 
 impl ParquetSink {
-    fn new(file: File, group_rows: usize, records: bool) -> anyhow::Result<ParquetSink> {
+    fn new(file: Out, group_rows: usize, records: bool) -> anyhow::Result<ParquetSink> {
         let schema = Arc::new(parse_message_type(&schema(records)).context("the export schema")?);
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
@@ -538,20 +618,35 @@ impl Sink for ParquetSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> anyhow::Result<()> {
+    fn finish(mut self: Box<Self>) -> anyhow::Result<Out> {
         self.flush_group()?;
-        let file = self.writer.into_inner()?.into_inner().map_err(|e| e.into_error()).context("cannot write")?;
-        file.sync_all().context("cannot sync")
+        self.writer.into_inner()?.into_inner().map_err(|e| e.into_error()).context("cannot write")
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::percent;
+    use std::path::{Path, PathBuf};
+
+    use super::{percent, Target};
 
     #[test]
     fn percent_escapes_invalid_utf8_and_percent_only() {
         assert_eq!(&*percent(b"/tmp/a b\n"), b"/tmp/a b\n");
         assert_eq!(&*percent(b"/tmp/\xff%\xc3\xa9"), b"/tmp/%FF%25\xc3\xa9");
+    }
+
+    /// A regression test: `--output /dev/null` once renamed a temporary file over the device.
+    #[test]
+    fn only_regular_files_are_replaced() {
+        assert_eq!(Target::of(Path::new("-")), Target::Stdout);
+        assert_eq!(Target::of(Path::new("/dev/null")), Target::InPlace(PathBuf::from("/dev/null")));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("events.parquet");
+        let expected = Target::Replace { tmp: dir.path().join("events.parquet.partial"), path: file.clone() };
+        assert_eq!(Target::of(&file), expected);
+        std::fs::write(&file, b"old").unwrap();
+        assert_eq!(Target::of(&file), expected);
+        assert_eq!(Target::of(dir.path()), Target::InPlace(dir.path().to_path_buf()));
     }
 }

@@ -211,6 +211,15 @@ fn export_takes_the_search_filter_and_time_range() {
     let exes: Vec<String> =
         text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["exe"].as_str().unwrap().to_string()).collect();
     insta::assert_debug_snapshot!("export_execs_exes", exes);
+    // `-` is standard output; the summary tells its size
+    let bin = Command::new(BIN)
+        .args(["export", "--data", data.to_str().unwrap(), "syscall=execve", "--output", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(bin.status.code(), Some(0));
+    assert_eq!((&bin.stdout[..4], &bin.stdout[bin.stdout.len() - 4..]), (&b"PAR1"[..], &b"PAR1"[..]));
+    let err = String::from_utf8(bin.stderr).unwrap();
+    assert!(err.starts_with(&format!("exported 18 events to - ({} bytes) in ", bin.stdout.len())), "{err}");
     let (code, _, err) =
         auditmesh(&["export", "--data", data.to_str().unwrap(), "colour=red", "--output", out.to_str().unwrap()]);
     assert_eq!(code, 1);
