@@ -444,7 +444,7 @@ impl Strings {
     fn push(&mut self, v: &[u8]) {
         let v = percent(v);
         if self.chunk.len() + v.len() > self.chunk.capacity() && !self.chunk.is_empty() {
-            let full = std::mem::replace(&mut self.chunk, Vec::new());
+            let full = std::mem::take(&mut self.chunk);
             self.full.push(Bytes::from(full));
         }
         if self.chunk.capacity() == 0 {
