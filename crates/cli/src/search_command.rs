@@ -22,9 +22,11 @@ FILTER is one or more words joined into one expression:
   FIELD!=VALUE  not equal
   FIELD^=TEXT   starts with (text fields)
   FIELD~TEXT    contains (text fields)
+  FIELD<VALUE   less than (also <=, >, >=): number fields and time
   and, or, not, ( ): `and` binds tighter than `or`; side by side means `and`
 Fields: node pid ppid uid auid euid syscall success exit exe comm key type path cwd argv \
-(also cmdline) addr port container. Values are bare words or \"double quoted\"; success is \
+(also cmdline) addr port container serial time; number fields: pid ppid uid auid euid exit \
+port serial. Values are bare words or \"double quoted\"; success is \
 yes or no. An event without a field matches no comparison on it (and so matches its \
 negation). Times: 2026-11-21T06:22:47Z, 2026-11-21, epoch milliseconds, or an age (15m, 2h, 7d).
 
@@ -87,8 +89,8 @@ pub struct SearchArgs {
 /// Parses and validates the time range and filter.
 pub fn query(filter: &[String], since: Option<&str>, until: Option<&str>) -> anyhow::Result<Query> {
     let text = filter.join(" ");
-    let filter = store::syntax::parse(&text).with_context(|| format!("bad filter {text:?}"))?;
     let now = time_arg::now_ms();
+    let filter = store::syntax::parse_at(&text, now).with_context(|| format!("bad filter {text:?}"))?;
     let since_ms = since.map(|t| time_arg::parse(t, now)).transpose().map_err(anyhow::Error::msg)?;
     let until_ms = until.map(|t| time_arg::parse(t, now)).transpose().map_err(anyhow::Error::msg)?;
     Ok(Query { since_ms, until_ms, filter })
@@ -159,6 +161,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             }
             table(&mut out, &rows)?;
         }
+    }
+    for p in store.damaged_since_open() {
+        eprintln!("auditmesh: warning: left out of the store: {p}");
     }
     match out.flush() {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),

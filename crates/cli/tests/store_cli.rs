@@ -289,3 +289,22 @@ fn search_json_prints_the_stored_fields_once_the_lines_are_released() {
     }
     insta::assert_snapshot!("search_json_lines_released", out);
 }
+
+#[test]
+fn search_ranges_in_the_filter_and_their_errors() {
+    let dir = store();
+    let d = dir.path();
+    let mut snap = String::new();
+    for args in [
+        &["search", "time>=2026-11-21T09:27:41Z", "time<2026-11-21T09:27:44Z", "--count"][..],
+        &["search", "--since", "2026-11-21T09:27:41Z", "--until", "2026-11-21T09:27:44Z", "--count"],
+        &["search", "auid>=1000", "and", "exit<0", "and", "exit>=-13", "--count-by", "exit"],
+        &["search", "pid>x"],
+        &["search", "exe<=5"],
+        &["search", "time>=yesterday"],
+    ] {
+        let (code, out, err) = run(args, d);
+        snap.push_str(&format!("$ {}\n[{code}] {err}{out}\n", args.join(" ")));
+    }
+    insta::assert_snapshot!("search_ranges", snap);
+}

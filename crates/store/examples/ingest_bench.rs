@@ -54,11 +54,18 @@ fn main() {
     let parse_s = t.elapsed().as_secs_f64();
     let n = events.len() as f64;
 
+    // STORE_LEVEL and STORE_LINES_LEVEL override the zstd levels, for measuring them
+    let level = |var: &str, default: i32| std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let config = Config {
+        level: level("STORE_LEVEL", Config::default().level),
+        lines_level: level("STORE_LINES_LEVEL", Config::default().lines_level),
+        ..Config::default()
+    };
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());
     let mut last = None;
     for run in 0..runs {
         let path = Path::new(dir).join(format!("run-{run}"));
-        let mut store = ColumnarStore::open(&path, Config::default()).expect("open");
+        let mut store = ColumnarStore::open(&path, config).expect("open");
         let (t, c) = (Instant::now(), cpu_seconds());
         for batch in events.chunks(10_000) {
             store.ingest(batch).expect("ingest");

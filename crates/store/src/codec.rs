@@ -35,6 +35,16 @@ pub fn put_opt(out: &mut Vec<u8>, v: Option<&[u8]>) {
     }
 }
 
+/// Compresses `src` with `z` through the reusable `scratch` and returns an exactly sized copy:
+/// `Compressor::compress` allocates the worst-case size each time, and fresh megabytes cost
+/// more in page faults than the compression itself.
+pub fn compress(z: &mut zstd::bulk::Compressor<'static>, scratch: &mut Vec<u8>, src: &[u8]) -> std::io::Result<Vec<u8>> {
+    scratch.clear();
+    scratch.reserve(zstd::zstd_safe::compress_bound(src.len()));
+    z.compress_to_buffer(src, scratch)?;
+    Ok(scratch.clone())
+}
+
 /// Reads what [`put_varint`] and [`put_bytes`] wrote; every read fails with `None` at the end of
 /// the input or on an over-long varint.
 pub struct Reader<'a> {

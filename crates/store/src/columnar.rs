@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use assemble::Event;
 
@@ -22,7 +23,7 @@ use crate::checksum::{FastMap, FastSet};
 use crate::codec::{put_bytes, unzigzag, zigzag};
 use crate::error::StoreError;
 use crate::pending::{LinesBlock, Pending};
-use crate::query::{Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
+use crate::query::{Cmp, Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
 use crate::row::{encode_event, StoredEvent};
 use crate::segment::{self, col, Col, Columns, SegmentMeta};
 use crate::wal::{Batch, BlockRef, Wal};
@@ -75,12 +76,19 @@ pub struct ColumnarStore {
     /// The ordinal the next stored event gets.
     next_ordinal: u64,
     problems: Vec<StoreError>,
+    /// Segments (by seq) a query found damaged, left out from then on.
+    damaged: Mutex<Vec<u64>>,
+    /// What queries found damaged (each names its file).
+    late_problems: Mutex<Vec<StoreError>>,
     /// Fingerprints of the unsealed events and of the segments loaded for dedup.
     seen: FastSet<u64>,
     /// Per segment (by seq): its fingerprints are in `seen`.
     loaded: FastSet<u64>,
     zstd: zstd::bulk::Compressor<'static>,
     lines_zstd: zstd::bulk::Compressor<'static>,
+    /// Reused: compression output, a lines block before compression.
+    zscratch: Vec<u8>,
+    lines_scratch: Vec<u8>,
 }
 
 /// The new events of a batch, encoded: field encodings (each followed by its fingerprint, as
@@ -163,10 +171,14 @@ impl ColumnarStore {
             next_seq,
             next_ordinal,
             problems,
+            damaged: Mutex::new(Vec::new()),
+            late_problems: Mutex::new(Vec::new()),
             seen: FastSet::default(),
             loaded: FastSet::default(),
             zstd: zstd::bulk::Compressor::new(config.level).map_err(StoreError::io(dir))?,
             lines_zstd: zstd::bulk::Compressor::new(config.lines_level).map_err(StoreError::io(dir))?,
+            zscratch: Vec::new(),
+            lines_scratch: Vec::new(),
         };
         // events sealed just before a crash are in a segment and still in the log
         for batch in replay.batches {
@@ -175,9 +187,33 @@ impl ColumnarStore {
         Ok(store)
     }
 
-    /// Damaged files found when the store was opened (each names its file).
+    /// Damaged files found when the store was opened (each names its file). Opening checks
+    /// each file's directory; a column's checksum is checked when the column is read: see
+    /// [`ColumnarStore::damaged_since_open`] and [`ColumnarStore::verify`].
     pub fn problems(&self) -> &[StoreError] {
         &self.problems
+    }
+
+    /// Damaged columns queries have found since the store was opened (each names its file):
+    /// their segments are left out of answers from then on.
+    pub fn damaged_since_open(&self) -> Vec<String> {
+        self.late_problems.lock().expect("not poisoned").iter().map(|e| e.to_string()).collect()
+    }
+
+    /// Reads every column of every segment and lines file and checks its checksum; returns the
+    /// damaged files (each names its file). The segments found damaged are left out of answers
+    /// from then on.
+    pub fn verify(&self) -> Vec<StoreError> {
+        let mut found = Vec::new();
+        for meta in &self.segments {
+            if let Err(e) = segment::verify(meta) {
+                if !matches!(e, StoreError::Corrupt { ref path, .. } if path != &meta.path) {
+                    self.damaged.lock().expect("not poisoned").push(meta.seq);
+                }
+                found.push(e);
+            }
+        }
+        found
     }
 
     pub fn dir(&self) -> &Path {
@@ -205,6 +241,12 @@ impl ColumnarStore {
         let (Some(lo), Some(hi)) = (events.iter().map(|e| e.id.time.millis).min(), events.iter().map(|e| e.id.time.millis).max()) else {
             return Ok(report);
         };
+        // a batch that would overflow what is unsealed seals it first: segments stay near
+        // segment_rows instead of a full one and a sliver
+        let unsealed = self.unsealed();
+        if unsealed > 0 && unsealed + events.len() > self.config.segment_rows {
+            self.seal()?;
+        }
         self.load_fingerprints(lo, hi)?;
         let mut fresh = std::mem::take(&mut self.scratch);
         fresh.clear();
@@ -251,7 +293,7 @@ impl ColumnarStore {
             }
             let (f0, l0) = (fresh.fields.len(), fresh.lines.len());
             fresh.fields.extend_from_slice(fields);
-            fresh.lines.extend_from_slice(&batch.lines[k]);
+            put_bytes(&mut fresh.lines, &batch.lines[k]);
             fresh.rows.push(FreshRow {
                 fields: f0..fresh.fields.len(),
                 lines: l0..fresh.lines.len(),
@@ -292,17 +334,28 @@ impl ColumnarStore {
             }
         }
         let mut blocks: Vec<(usize, &[u32], LinesBlock)> = Vec::new();
-        let mut raw = Vec::new();
+        let mut raw = std::mem::take(&mut self.lines_scratch);
         for (b, rows) in &runs {
             for chunk in rows.chunks(segment::RAW_BLOCK) {
-                raw.clear();
-                for &i in chunk {
-                    put_bytes(&mut raw, &fresh.lines[fresh.rows[i as usize].lines.clone()]);
-                }
-                let z = self.lines_zstd.compress(&raw).map_err(StoreError::io(&self.dir))?;
-                blocks.push((*b, chunk, LinesBlock { rows: chunk.len() as u32, rawlen: raw.len() as u64, z }));
+                // the rows' lines are length-prefixed already: consecutive rows (one day's
+                // batch, the usual case) are compressed where they lie
+                let (first, last) = (&fresh.rows[chunk[0] as usize], &fresh.rows[chunk[chunk.len() - 1] as usize]);
+                let src = if last.lines.end - first.lines.start == chunk.iter().map(|&i| fresh.rows[i as usize].lines.len()).sum::<usize>()
+                    && chunk.windows(2).all(|w| w[1] == w[0] + 1)
+                {
+                    &fresh.lines[first.lines.start..last.lines.end]
+                } else {
+                    raw.clear();
+                    for &i in chunk {
+                        raw.extend_from_slice(&fresh.lines[fresh.rows[i as usize].lines.clone()]);
+                    }
+                    &raw[..]
+                };
+                let z = crate::codec::compress(&mut self.lines_zstd, &mut self.zscratch, src).map_err(StoreError::io(&self.dir))?;
+                blocks.push((*b, chunk, LinesBlock { rows: chunk.len() as u32, rawlen: src.len() as u64, z }));
             }
         }
+        self.lines_scratch = raw;
         if log {
             let refs: Vec<BlockRef<'_>> = blocks.iter().map(|(_, rows, b)| BlockRef { rows, rawlen: b.rawlen, z: &b.z }).collect();
             self.wal.append(fresh.rows.len(), fresh.rows[0].ordinal, &fresh.fields, &refs)?;
@@ -426,7 +479,7 @@ impl ColumnarStore {
             let seq = self.next_seq;
             self.next_seq += 1;
             let path = day_dir.join(format!("{seq:010}.seg"));
-            written.push(segment::write(&path, seq, p, &mut self.zstd)?);
+            written.push(segment::write(&path, seq, p, &mut self.zstd, &mut self.zscratch)?);
         }
         let mut dirs: Vec<&Path> = written.iter().filter_map(|m| m.path.parent()).collect();
         dirs.dedup();
@@ -459,32 +512,45 @@ impl ColumnarStore {
                 return Ok(true);
             }
             for &f in &fields {
-                cols.load(f)?;
+                cols.load_for_filter(f)?;
             }
-            if timed {
+            let (lo, hi) = cols.time_range();
+            if timed && !(q.in_time(lo) && q.in_time(hi)) {
                 cols.load_ms()?;
             }
-            let mut hits = Vec::new();
-            for i in 0..cols.rows {
-                if timed && !q.in_time(cols.ms.as_ref().expect("loaded")[i]) {
-                    continue;
+            let (lo, hi) = cols.time_range();
+            let all_in_time = q.in_time(lo) && q.in_time(hi);
+            let hits: Vec<usize> = match (&pred, timed && !all_in_time) {
+                (Pred::True, false) => (0..cols.rows).collect(),
+                (Pred::True, true) => {
+                    let ms = cols.ms.as_ref().expect("loaded");
+                    (0..cols.rows).filter(|&i| q.in_time(ms[i])).collect()
                 }
-                if eval(&pred, cols, i) {
-                    hits.push(i);
+                (_, false) => mask(&pred, cols).iter().enumerate().filter(|(_, &m)| m).map(|(i, _)| i).collect(),
+                (_, true) => {
+                    let ms = cols.ms.as_ref().expect("loaded");
+                    mask(&pred, cols).iter().enumerate().filter(|&(i, &m)| m && q.in_time(ms[i])).map(|(i, _)| i).collect()
                 }
-            }
+            };
             if hits.is_empty() {
                 return Ok(true);
             }
             visit(cols, &hits)
         };
         for meta in &self.segments {
-            if !q.overlaps(meta.min_ms, meta.max_ms) {
+            if !q.overlaps(meta.min_ms, meta.max_ms) || self.damaged.lock().expect("not poisoned").contains(&meta.seq) {
                 continue;
             }
             let mut cols = Columns::of_segment(meta)?;
-            if !run(&mut cols)? {
-                return Ok(());
+            match run(&mut cols) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                // a column that fails its checksum: the segment is left out from now on, and named
+                Err(e @ StoreError::Corrupt { .. }) => {
+                    self.damaged.lock().expect("not poisoned").push(meta.seq);
+                    self.late_problems.lock().expect("not poisoned").push(e);
+                }
+                Err(e) => return Err(e),
             }
         }
         sources.extend(self.pending.iter().filter(|p| p.rows > 0).map(Columns::of_pending));
@@ -533,25 +599,47 @@ impl EventStore for ColumnarStore {
                 cols.load(f)?;
                 cols.load_dict(f)?;
             }
-            let mut keys: Vec<Vec<GroupValue>> = Vec::new();
+            // count by the columns' codes (dictionary ids, number codes), then name each
+            // distinct code tuple once per segment
+            let mut local: FastMap<Vec<u64>, u64> = FastMap::default();
+            let mut key: Vec<u64> = Vec::with_capacity(fields.len());
+            let lists = fields.iter().any(|f| matches!(col(*f), Col::List(_)));
+            let mut keys: Vec<Vec<u64>> = Vec::new();
+            let resolved: Vec<Resolved<'_>> = fields.iter().map(|&f| resolve(cols, f)).collect();
             for &i in hits {
+                if !lists {
+                    key.clear();
+                    key.extend(resolved.iter().map(|r| r.code(i)));
+                    match local.get_mut(key.as_slice()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            local.insert(key.clone(), 1);
+                        }
+                    }
+                    continue;
+                }
+                // a list field counts the event once under each of its values
                 keys.clear();
                 keys.push(Vec::with_capacity(fields.len()));
-                for &f in fields {
-                    let values = group_values(cols, f, i);
-                    let mut next = Vec::with_capacity(keys.len() * values.len());
+                for r in &resolved {
+                    let codes = r.codes(i);
+                    let mut next = Vec::with_capacity(keys.len() * codes.len());
                     for k in &keys {
-                        for v in &values {
+                        for &c in &codes {
                             let mut k = k.clone();
-                            k.push(v.clone());
+                            k.push(c);
                             next.push(k);
                         }
                     }
                     keys = next;
                 }
                 for k in keys.drain(..) {
-                    *groups.entry(k).or_default() += 1;
+                    *local.entry(k).or_default() += 1;
                 }
+            }
+            for (codes, n) in local {
+                let values = fields.iter().zip(codes).map(|(&f, c)| code_value(cols, f, c)).collect();
+                *groups.entry(values).or_default() += n;
             }
             Ok(true)
         })?;
@@ -648,6 +736,10 @@ enum Pred {
     True,
     False,
     Num(u32, u64),
+    /// A number column's value (codes decoded; absent values never match) compared.
+    NumCmp(u32, Cmp, i64, FieldKind),
+    /// A delta column (time, serial) equal to (`None`) or compared with a value.
+    Delta(u32, Option<Cmp>, i64),
     /// Matching dictionary ids (index = id).
     Text(u32, Vec<bool>),
     List(u32, Vec<bool>),
@@ -665,8 +757,14 @@ fn compile(f: &Filter, cols: &mut Columns<'_>) -> Result<Pred, StoreError> {
                 Pred::Num(id, code)
             }
             (Col::Num(id), Value::Bool(b)) => Pred::Num(id, 1 + u64::from(*b)),
+            (Col::Delta(id), Value::Number(n)) => time_bound(cols, *field, None, *n).unwrap_or(Pred::Delta(id, None, *n)),
             (_, Value::Text(t)) => text_pred(cols, *field, |s| s == t.as_slice())?,
             _ => return Err(StoreError::Query(format!("{} cannot equal {value:?}", field.as_str()))),
+        },
+        Filter::Cmp(field, op, n) => match col(*field) {
+            Col::Num(id) => Pred::NumCmp(id, *op, *n, field.kind()),
+            Col::Delta(id) => time_bound(cols, *field, Some(*op), *n).unwrap_or(Pred::Delta(id, Some(*op), *n)),
+            _ => return Err(StoreError::Query(format!("{} is not a number or time field: {} does not apply", field.as_str(), op.as_str()))),
         },
         Filter::Prefix(field, p) => text_pred(cols, *field, |s| s.starts_with(p))?,
         Filter::Contains(field, p) => text_pred(cols, *field, |s| contains(s, p))?,
@@ -699,6 +797,23 @@ fn compile(f: &Filter, cols: &mut Columns<'_>) -> Result<Pred, StoreError> {
     })
 }
 
+/// A time comparison that every (or no) event of the source satisfies, known from its time
+/// range without reading a row.
+fn time_bound(cols: &Columns<'_>, field: Field, op: Option<Cmp>, n: i64) -> Option<Pred> {
+    if field != Field::Time {
+        return None;
+    }
+    let (lo, hi) = cols.time_range();
+    let holds = |v: u64| op.map_or(v as i64 == n, |op| op.holds(v as i64, n));
+    match op {
+        // monotonic: both ends decide
+        Some(_) if holds(lo) && holds(hi) => Some(Pred::True),
+        Some(_) if !holds(lo) && !holds(hi) => Some(Pred::False),
+        None if n < lo as i64 || n > hi as i64 => Some(Pred::False),
+        _ => None,
+    }
+}
+
 /// A text comparison resolved against the dictionary: a segment where no dictionary entry
 /// matches is skipped unread.
 fn text_pred(cols: &mut Columns<'_>, field: Field, m: impl Fn(&[u8]) -> bool) -> Result<Pred, StoreError> {
@@ -717,7 +832,7 @@ fn text_pred(cols: &mut Columns<'_>, field: Field, m: impl Fn(&[u8]) -> bool) ->
     Ok(match col(field) {
         Col::Text(id) => Pred::Text(id, hit),
         Col::List(id) => Pred::List(id, hit),
-        Col::Num(_) => return Err(StoreError::Query(format!("{} is not a text field", field.as_str()))),
+        Col::Num(_) | Col::Delta(_) => return Err(StoreError::Query(format!("{} is not a text field", field.as_str()))),
     })
 }
 
@@ -725,49 +840,107 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || memchr::memmem::find(hay, needle).is_some()
 }
 
-fn eval(p: &Pred, cols: &Columns<'_>, i: usize) -> bool {
+/// Evaluates a predicate over every row of a source, a column at a time.
+fn mask(p: &Pred, cols: &Columns<'_>) -> Vec<bool> {
+    let n = cols.rows;
     match p {
-        Pred::True => true,
-        Pred::False => false,
-        Pred::Num(id, code) => cols.nums[id][i] == *code,
-        Pred::Text(id, hit) => hit[cols.texts[id][i] as usize],
-        Pred::List(id, hit) => {
-            let (offsets, ids) = &cols.lists[id];
-            ids[offsets[i] as usize..offsets[i + 1] as usize].iter().any(|&v| hit.get(v as usize).copied().unwrap_or(false))
+        Pred::True => vec![true; n],
+        Pred::False => vec![false; n],
+        Pred::Num(id, code) => cols.nums[id].iter().map(|v| v == code).collect(),
+        Pred::NumCmp(id, op, x, kind) => cols.nums[id]
+            .iter()
+            .map(|&code| match (code, kind) {
+                (0, _) => false,
+                (code, FieldKind::Signed) => op.holds(unzigzag(code - 1), *x),
+                (code, _) => op.holds((code - 1) as i64, *x),
+            })
+            .collect(),
+        Pred::Delta(id, op, x) => (0..n)
+            .map(|i| {
+                let v = cols.delta(*id, i) as i64;
+                op.map_or(v == *x, |op| op.holds(v, *x))
+            })
+            .collect(),
+        Pred::Text(id, hit) => cols.texts[id].iter().map(|&v| hit.get(v as usize).copied().unwrap_or(false)).collect(),
+        Pred::List(id, hit) => cols.list_any(*id, hit),
+        Pred::And(v) => {
+            let mut m = vec![true; n];
+            for p in v {
+                for (a, b) in m.iter_mut().zip(mask(p, cols)) {
+                    *a &= b;
+                }
+            }
+            m
         }
-        Pred::And(v) => v.iter().all(|p| eval(p, cols, i)),
-        Pred::Or(v) => v.iter().any(|p| eval(p, cols, i)),
-        Pred::Not(p) => !eval(p, cols, i),
+        Pred::Or(v) => {
+            let mut m = vec![false; n];
+            for p in v {
+                for (a, b) in m.iter_mut().zip(mask(p, cols)) {
+                    *a |= b;
+                }
+            }
+            m
+        }
+        Pred::Not(p) => mask(p, cols).into_iter().map(|b| !b).collect(),
     }
 }
 
-fn group_values(cols: &Columns<'_>, field: Field, i: usize) -> Vec<GroupValue> {
+/// A field's loaded column, looked up once per source.
+enum Resolved<'c> {
+    Codes(&'c [u64]),
+    Ids(&'c [u32]),
+    List(&'c [u32], &'c [u32]),
+}
+
+fn resolve<'c>(cols: &'c Columns<'_>, field: Field) -> Resolved<'c> {
     match col(field) {
-        Col::Num(id) => {
-            let v = cols.nums[&id][i];
-            vec![match (v, field.kind()) {
-                (0, _) => GroupValue::None,
-                (v, FieldKind::Signed) => GroupValue::Number(unzigzag(v - 1)),
-                (v, FieldKind::Bool) => GroupValue::Bool(v == 2),
-                (v, _) => GroupValue::Number((v - 1) as i64),
-            }]
-        }
-        Col::Text(id) => {
-            let v = cols.texts[&id][i] as usize;
-            vec![cols.dicts[&id].get(v.wrapping_sub(1)).map_or(GroupValue::None, |s| GroupValue::Text(s.clone()))]
-        }
+        Col::Num(id) => Resolved::Codes(&cols.nums[&id]),
+        Col::Text(id) => Resolved::Ids(&cols.texts[&id]),
+        Col::Delta(id) if id == segment::MS => Resolved::Codes(cols.ms.as_deref().expect("loaded")),
+        Col::Delta(id) => Resolved::Codes(&cols.deltas[&id]),
         Col::List(id) => {
             let (offsets, ids) = &cols.lists[&id];
-            let items: Vec<GroupValue> = ids[offsets[i] as usize..offsets[i + 1] as usize]
-                .iter()
-                .filter_map(|&v| cols.dicts[&id].get((v as usize).wrapping_sub(1)).map(|s| GroupValue::Text(s.clone())))
-                .collect();
-            if items.is_empty() {
-                vec![GroupValue::None]
-            } else {
-                items
-            }
+            Resolved::List(offsets, ids)
         }
+    }
+}
+
+impl Resolved<'_> {
+    /// The code at row `i` (a number column's code, a dictionary id, a delta column's value;
+    /// a list's first id).
+    fn code(&self, i: usize) -> u64 {
+        match self {
+            Resolved::Codes(v) => v[i],
+            Resolved::Ids(v) => u64::from(v[i]),
+            Resolved::List(..) => self.codes(i)[0],
+        }
+    }
+
+    /// The codes at row `i`: a list's dictionary ids (0 when empty).
+    fn codes(&self, i: usize) -> Vec<u64> {
+        match self {
+            Resolved::List(offsets, ids) => {
+                let items: Vec<u64> = ids[offsets[i] as usize..offsets[i + 1] as usize].iter().map(|&v| u64::from(v)).collect();
+                if items.is_empty() {
+                    vec![0]
+                } else {
+                    items
+                }
+            }
+            _ => vec![self.code(i)],
+        }
+    }
+}
+
+/// The value a code stands for.
+fn code_value(cols: &Columns<'_>, field: Field, code: u64) -> GroupValue {
+    match (col(field), code, field.kind()) {
+        (Col::Delta(_), v, _) => GroupValue::Number(v as i64),
+        (_, 0, _) => GroupValue::None,
+        (Col::Num(_), v, FieldKind::Signed) => GroupValue::Number(unzigzag(v - 1)),
+        (Col::Num(_), v, FieldKind::Bool) => GroupValue::Bool(v == 2),
+        (Col::Num(_), v, _) => GroupValue::Number((v - 1) as i64),
+        (Col::Text(id) | Col::List(id), v, _) => cols.dicts[&id].get(v as usize - 1).map_or(GroupValue::None, |s| GroupValue::Text(s.to_vec())),
     }
 }
 

@@ -32,7 +32,7 @@ mod wal;
 
 pub use columnar::{ColumnarStore, Config, StoreStats};
 pub use error::StoreError;
-pub use query::{Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
+pub use query::{Cmp, Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
 pub use row::StoredEvent;
 
 use assemble::Event;

@@ -31,6 +31,9 @@ pub(crate) struct Pending {
     /// Column id → bytes, as `segment` lays them out (index = id; column ids are below
     /// [`COLUMNS`]).
     cols: Vec<Vec<u8>>,
+    /// Text and list columns: dictionary ids (index = the column's id), and a list's counts.
+    ids: Vec<Vec<u32>>,
+    counts: Vec<Vec<u32>>,
     /// A text or list column's dictionary (index = the column's id): bytes as `segment` lays
     /// them out, and string → id.
     dict_bytes: Vec<Vec<u8>>,
@@ -50,6 +53,8 @@ impl Pending {
             min_ordinal: u64::MAX,
             max_ordinal: 0,
             cols: vec![Vec::new(); COLUMNS],
+            ids: vec![Vec::new(); COLUMNS],
+            counts: vec![Vec::new(); COLUMNS],
             dict_bytes: vec![Vec::new(); COLUMNS],
             dicts: vec![FastMap::default(); COLUMNS],
             fingerprints: Vec::new(),
@@ -75,12 +80,18 @@ impl Pending {
 
     /// One column's bytes (a dictionary at its column's id + `segment::DICT`); empty when the
     /// builder has no such column.
-    pub(crate) fn column(&self, id: u32) -> &[u8] {
-        let (i, dict) = (id % segment::DICT, id >= segment::DICT);
-        match (self.cols.get(i as usize), self.dict_bytes.get(i as usize)) {
-            (Some(c), _) if !dict => c,
-            (_, Some(d)) if dict && id < 2 * segment::DICT => d,
-            _ => &[],
+    pub(crate) fn column(&self, id: u32) -> Vec<u8> {
+        let (i, dict) = ((id % segment::DICT) as usize, id >= segment::DICT);
+        if i >= COLUMNS || id >= 2 * segment::DICT {
+            return Vec::new();
+        }
+        if dict {
+            return self.dict_bytes[i].clone();
+        }
+        match col_kind(id) {
+            Some(Col::Text(_)) if !self.ids[i].is_empty() => segment::encode_ids(&self.ids[i]),
+            Some(Col::List(_)) if !self.counts[i].is_empty() => segment::encode_list(&self.counts[i], &self.ids[i]),
+            _ => self.cols[i].clone(),
         }
     }
 
@@ -143,29 +154,33 @@ impl Pending {
     fn text(&mut self, field: Field, v: Option<&[u8]>) {
         if let Col::Text(id) = col(field) {
             let code = v.map_or(0, |s| self.intern(id, s));
-            put_varint(self.col(id), code);
+            self.ids[id as usize].push(code as u32);
         }
     }
 
     fn list(&mut self, field: Field, r: &mut Reader<'_>) -> Option<()> {
         let Col::List(id) = col(field) else { return Some(()) };
         let n = r.varint()?;
-        put_varint(self.col(id), n);
+        self.counts[id as usize].push(u32::try_from(n).ok()?);
         for _ in 0..n {
             let s = r.bytes()?;
             let code = self.intern(id, s);
-            put_varint(self.col(id), code);
+            self.ids[id as usize].push(code as u32);
         }
         Some(())
     }
 
     /// The columns as `segment::write` takes them, dictionaries included (every column a
     /// segment has, empty ones too).
-    pub(crate) fn columns(&self) -> Vec<(u32, &[u8])> {
-        let cols = (0..COLUMNS as u32).map(|id| (id, self.cols[id as usize].as_slice()));
-        let dicts = (0..COLUMNS as u32).map(|id| (id + segment::DICT, self.dict_bytes[id as usize].as_slice()));
-        cols.chain(dicts).filter(|(_, b)| !b.is_empty()).collect()
+    pub(crate) fn columns(&self) -> Vec<(u32, Vec<u8>)> {
+        let ids = (0..COLUMNS as u32).chain((0..COLUMNS as u32).map(|id| id + segment::DICT));
+        ids.map(|id| (id, self.column(id))).filter(|(_, b)| !b.is_empty()).collect()
     }
+}
+
+/// What kind of column a column id is.
+fn col_kind(id: u32) -> Option<Col> {
+    Field::ALL.into_iter().map(col).find(|c| matches!(c, Col::Num(x) | Col::Text(x) | Col::List(x) | Col::Delta(x) if *x == id))
 }
 
 /// Column ids of a segment are below this (dictionaries add `segment::DICT`).

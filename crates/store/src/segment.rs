@@ -2,8 +2,9 @@
 //! beside each its lines file with the events' record lines.
 //!
 //! Integers are varints (time, serial and ordinal as zigzag deltas from the previous row); text
-//! fields are ids into a per-segment dictionary (0 is "absent"); list fields are a count and ids
-//! per row. Every column is zstd-compressed on its own and carries a checksum. The record lines
+//! fields are ids into a per-segment dictionary (0 is "absent") in the fewest bytes that hold
+//! the largest (`width ids…`); list fields are counts and ids the same way
+//! (`count_width id_width counts… ids…`), so a needle query decodes them with no branching. Every column is zstd-compressed on its own and carries a checksum. The record lines
 //! are in the lines file (same layout, other magic) in blocks of at most [`RAW_BLOCK`] rows
 //! (the blocks the write-ahead log wrote, column `BLOCK_ROWS` says how many rows each holds),
 //! so that printing a few events does not decompress a whole segment, and so that the lines
@@ -15,8 +16,9 @@
 //!            all u64 LE
 //! ```
 //!
-//! A segment file is checked whole (magic, directory, every column's checksum) when the store
-//! opens; a lines file's directory is checked then, its blocks when they are read.
+//! Opening the store reads each file's two ends and checks magic, end marker and directory (its
+//! checksum, every column inside the file); a column's checksum is checked whenever it is read,
+//! and `verify` reads every column.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -45,6 +47,8 @@ pub(crate) enum Col {
     Text(u32),
     /// A count and dictionary ids per row.
     List(u32),
+    /// Zigzag deltas from the previous row (time, serial).
+    Delta(u32),
 }
 
 pub(crate) const MS: u32 = 0;
@@ -82,6 +86,8 @@ pub(crate) fn col(field: Field) -> Col {
         Field::Type => Col::List(21),
         Field::Key => Col::List(22),
         Field::Path => Col::List(23),
+        Field::Serial => Col::Delta(SERIAL),
+        Field::Time => Col::Delta(MS),
     }
 }
 
@@ -137,7 +143,7 @@ pub(crate) fn lines_path(segment: &Path) -> PathBuf {
 /// record lines are written as the builder holds them, already compressed.
 /// `zstd` is reused from segment to segment: a compression context is megabytes of tables, and
 /// making one per column costs more (in page faults) than compressing.
-pub(crate) fn write(path: &Path, seq: u64, p: &Pending, zstd: &mut zstd::bulk::Compressor<'static>) -> Result<SegmentMeta, StoreError> {
+pub(crate) fn write(path: &Path, seq: u64, p: &Pending, zstd: &mut zstd::bulk::Compressor<'static>, scratch: &mut Vec<u8>) -> Result<SegmentMeta, StoreError> {
     let head = [p.rows as u64, p.min_ms, p.max_ms, p.min_ordinal, p.max_ordinal];
     let mut block_rows = Vec::new();
     for b in &p.blocks {
@@ -146,9 +152,10 @@ pub(crate) fn write(path: &Path, seq: u64, p: &Pending, zstd: &mut zstd::bulk::C
     let mut lines: Vec<(u32, Data<'_>)> = vec![(BLOCK_ROWS, Data::Raw(&block_rows))];
     lines.extend(p.blocks.iter().enumerate().map(|(k, b)| (RAW + k as u32, Data::Compressed(&b.z, b.rawlen))));
     let lpath = lines_path(path);
-    let (lbytes, lcols) = write_file(&lpath, LINES_MAGIC, head, lines, zstd)?;
-    let cols = p.columns().into_iter().map(|(id, b)| (id, Data::Raw(b))).collect();
-    let (bytes, cols) = write_file(path, MAGIC, head, cols, zstd)?;
+    let (lbytes, lcols) = write_file(&lpath, LINES_MAGIC, head, lines, zstd, scratch)?;
+    let columns = p.columns();
+    let cols = columns.iter().map(|(id, b)| (*id, Data::Raw(b))).collect();
+    let (bytes, cols) = write_file(path, MAGIC, head, cols, zstd, scratch)?;
     Ok(SegmentMeta {
         path: path.to_path_buf(),
         seq,
@@ -175,13 +182,14 @@ fn write_file(
     head: [u64; 5],
     columns: Vec<(u32, Data<'_>)>,
     zstd: &mut zstd::bulk::Compressor<'static>,
+    scratch: &mut Vec<u8>,
 ) -> Result<(u64, Vec<ColMeta>), StoreError> {
     let mut file = Vec::with_capacity(1 << 20);
     file.extend_from_slice(magic);
     let mut cols = Vec::new();
     for (id, data) in columns {
         let (z, rawlen) = match data {
-            Data::Raw(raw) => (std::borrow::Cow::Owned(zstd.compress(raw).map_err(StoreError::io(path))?), raw.len() as u64),
+            Data::Raw(raw) => (std::borrow::Cow::Owned(crate::codec::compress(zstd, scratch, raw).map_err(StoreError::io(path))?), raw.len() as u64),
             Data::Compressed(z, rawlen) => (std::borrow::Cow::Borrowed(z), rawlen),
         };
         cols.push(ColMeta { id, offset: file.len() as u64, zlen: z.len() as u64, rawlen, checksum: hash64(u64::from(id), &z) });
@@ -214,26 +222,49 @@ fn write_file(
 /// the directory of its lines file when there is one. A damaged lines file leaves the segment
 /// without lines and comes back beside it.
 pub(crate) fn open(path: &Path, seq: u64) -> Result<(SegmentMeta, Option<StoreError>), StoreError> {
-    let file = std::fs::read(path).map_err(StoreError::io(path))?;
-    let (head, cols) = check_file(path, MAGIC, &file, true)?;
+    let (len, ends) = read_ends(path).map_err(StoreError::io(path))?;
+    let (head, cols) = check_file(path, MAGIC, &ends, len - ends.len(), false)?;
     let [rows, min_ms, max_ms, min_ordinal, max_ordinal] = head;
     let lpath = lines_path(path);
-    let (lines, problem) = match std::fs::read(&lpath) {
+    let (lines, problem) = match read_ends(&lpath) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
         Err(e) => (None, Some(StoreError::Io { path: lpath, source: e })),
-        Ok(lfile) => match check_file(&lpath, LINES_MAGIC, &lfile, false) {
+        Ok((len, ends)) => match check_file(&lpath, LINES_MAGIC, &ends, len - ends.len(), false) {
             Err(e) => (None, Some(e)),
             Ok((lhead, _)) if lhead != head => (None, Some(StoreError::Corrupt { path: lpath, what: "does not belong to its segment".into() })),
-            Ok((_, lcols)) => (Some(LinesMeta { path: lpath, bytes: lfile.len() as u64, cols: lcols }), None),
+            Ok((_, lcols)) => (Some(LinesMeta { path: lpath, bytes: len as u64, cols: lcols }), None),
         },
     };
-    let meta =
-        SegmentMeta { path: path.to_path_buf(), seq, rows: rows as usize, min_ms, max_ms, min_ordinal, max_ordinal, bytes: file.len() as u64, cols, lines };
+    let meta = SegmentMeta { path: path.to_path_buf(), seq, rows: rows as usize, min_ms, max_ms, min_ordinal, max_ordinal, bytes: len as u64, cols, lines };
     Ok((meta, problem))
 }
 
-/// Checks magic and directory (and every column when `whole`); returns the directory.
-fn check_file(path: &Path, magic: &[u8; 8], file: &[u8], whole: bool) -> Result<([u64; 5], Vec<ColMeta>), StoreError> {
+/// The first 8 bytes and the directory with what follows it (as the end says how long the
+/// directory is; the last 24 bytes when the file is too short or the length is wrong), as one
+/// buffer, and the file's length: a file is opened without reading its columns.
+fn read_ends(path: &Path) -> std::io::Result<(usize, Vec<u8>)> {
+    let f = File::open(path)?;
+    let len = f.metadata()?.len() as usize;
+    let head = len.min(8);
+    let mut end = [0u8; 24];
+    let mut tail = len.saturating_sub(8).min(24);
+    f.read_exact_at(&mut end[..tail], (len - tail) as u64)?;
+    if tail == 24 {
+        let dir_len = u64::from_le_bytes(end[..8].try_into().expect("8"));
+        if dir_len <= (len - 32) as u64 {
+            tail += dir_len as usize;
+        }
+    }
+    let mut buf = vec![0u8; head + tail];
+    f.read_exact_at(&mut buf[..head], 0)?;
+    f.read_exact_at(&mut buf[head..], (len - tail) as u64)?;
+    Ok((len, buf))
+}
+
+/// Checks magic and directory (and every column when `whole`); returns the directory. `file`
+/// is the file's bytes with `gap` bytes after the first 8 left out (`read_ends`); `whole`
+/// needs the whole file.
+fn check_file(path: &Path, magic: &[u8; 8], file: &[u8], gap: usize, whole: bool) -> Result<([u64; 5], Vec<ColMeta>), StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt { path: path.to_path_buf(), what: what.to_string() };
     if file.len() < MAGIC.len() + 24 || &file[..8] != magic {
         return Err(corrupt("bad magic"));
@@ -248,6 +279,7 @@ fn check_file(path: &Path, magic: &[u8; 8], file: &[u8], whole: bool) -> Result<
         return Err(corrupt("bad directory length"));
     };
     let dir = &file[dir_start..file.len() - 24];
+    let dir_start = dir_start + gap;
     if hash64(1, dir) != dir_checksum {
         return Err(corrupt("directory checksum mismatch"));
     }
@@ -275,6 +307,78 @@ fn check_file(path: &Path, magic: &[u8; 8], file: &[u8], whole: bool) -> Result<
     Ok(([head[0], head[1], head[2], head[3], head[4]], cols))
 }
 
+/// Decompresses with one reused context per thread: making one per column showed in needle
+/// queries.
+pub(crate) fn decompress(z: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { std::cell::RefCell::new(None) };
+    }
+    CONTEXT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = Some(zstd::bulk::Decompressor::new()?);
+        }
+        c.as_mut().expect("made").decompress(z, capacity)
+    })
+}
+
+/// Encodes dictionary ids: their width (1, 2 or 4 bytes), then each id in it, little-endian.
+pub(crate) fn encode_ids(ids: &[u32]) -> Vec<u8> {
+    let w = width(ids.iter().copied().max().unwrap_or(0));
+    let mut out = Vec::with_capacity(1 + ids.len() * w);
+    out.push(w as u8);
+    put_fixed(&mut out, ids, w);
+    out
+}
+
+/// Encodes a list column: count width, id width, the counts, the ids.
+pub(crate) fn encode_list(counts: &[u32], ids: &[u32]) -> Vec<u8> {
+    let (cw, iw) = (width(counts.iter().copied().max().unwrap_or(0)), width(ids.iter().copied().max().unwrap_or(0)));
+    let mut out = Vec::with_capacity(2 + counts.len() * cw + ids.len() * iw);
+    out.extend_from_slice(&[cw as u8, iw as u8]);
+    put_fixed(&mut out, counts, cw);
+    put_fixed(&mut out, ids, iw);
+    out
+}
+
+fn width(max: u32) -> usize {
+    match max {
+        0..=0xff => 1,
+        0x100..=0xffff => 2,
+        _ => 4,
+    }
+}
+
+fn put_fixed(out: &mut Vec<u8>, v: &[u32], w: usize) {
+    match w {
+        1 => out.extend(v.iter().map(|&x| x as u8)),
+        2 => v.iter().for_each(|&x| out.extend_from_slice(&(x as u16).to_le_bytes())),
+        _ => v.iter().for_each(|&x| out.extend_from_slice(&x.to_le_bytes())),
+    }
+}
+
+/// Reads `n` fixed-width values; `None` when the bytes are short or the width is not 1, 2 or 4.
+fn get_fixed(b: &[u8], w: usize, n: usize) -> Option<Vec<u32>> {
+    let b = b.get(..n.checked_mul(w)?)?;
+    Some(match w {
+        1 => b.iter().map(|&x| u32::from(x)).collect(),
+        2 => b.chunks_exact(2).map(|c| u32::from(u16::from_le_bytes([c[0], c[1]]))).collect(),
+        4 => b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        _ => return None,
+    })
+}
+
+/// Reads a segment file and its lines file whole and checks every column's checksum.
+pub(crate) fn verify(meta: &SegmentMeta) -> Result<(), StoreError> {
+    let file = std::fs::read(&meta.path).map_err(StoreError::io(&meta.path))?;
+    check_file(&meta.path, MAGIC, &file, 0, true)?;
+    if let Some(lines) = &meta.lines {
+        let file = std::fs::read(&lines.path).map_err(StoreError::io(&lines.path))?;
+        check_file(&lines.path, LINES_MAGIC, &file, 0, true)?;
+    }
+    Ok(())
+}
+
 /// Reads one column's uncompressed bytes; a column the file does not have is empty.
 pub(crate) fn read_column(file: &File, path: &Path, cols: &[ColMeta], id: u32) -> Result<Vec<u8>, StoreError> {
     let Some(c) = cols.iter().find(|c| c.id == id) else {
@@ -285,7 +389,29 @@ pub(crate) fn read_column(file: &File, path: &Path, cols: &[ColMeta], id: u32) -
     if hash64(u64::from(c.id), &z) != c.checksum {
         return Err(StoreError::Corrupt { path: path.to_path_buf(), what: format!("column {} checksum mismatch", c.id) });
     }
-    zstd::bulk::decompress(&z, c.rawlen as usize).map_err(|e| StoreError::Corrupt { path: path.to_path_buf(), what: format!("column {}: {e}", c.id) })
+    decompress(&z, c.rawlen as usize).map_err(|e| StoreError::Corrupt { path: path.to_path_buf(), what: format!("column {}: {e}", c.id) })
+}
+
+/// A column's dictionary, as read: the strings in one buffer (id `i + 1` is `get(i)`).
+pub(crate) struct Dict {
+    bytes: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+}
+
+static EMPTY_DICT: Dict = Dict { bytes: Vec::new(), spans: Vec::new() };
+
+impl Dict {
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&[u8]> {
+        self.spans.get(i).map(|&(a, b)| &self.bytes[a as usize..b as usize])
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.spans.iter().map(|&(a, b)| &self.bytes[a as usize..b as usize])
+    }
 }
 
 /// Decoded columns of one segment (or of the rows not yet sealed), loaded as a query needs them.
@@ -298,7 +424,11 @@ pub(crate) struct Columns<'a> {
     pub texts: HashMap<u32, Vec<u32>>,
     /// List columns: offsets (rows + 1) into ids.
     pub lists: HashMap<u32, (Vec<u32>, Vec<u32>)>,
-    pub dicts: HashMap<u32, Vec<Vec<u8>>>,
+    /// List columns as stored (checked), for a filter that needs no random access.
+    pub list_bytes: HashMap<u32, Vec<u8>>,
+    pub dicts: HashMap<u32, Dict>,
+    /// Delta columns other than time, decoded to values.
+    pub deltas: HashMap<u32, Vec<u64>>,
 }
 
 enum Source<'a> {
@@ -322,7 +452,25 @@ impl<'a> Columns<'a> {
     }
 
     fn new(rows: usize, source: Source<'a>) -> Columns<'a> {
-        Columns { rows, source, ms: None, nums: HashMap::new(), texts: HashMap::new(), lists: HashMap::new(), dicts: HashMap::new() }
+        Columns {
+            rows,
+            source,
+            ms: None,
+            nums: HashMap::new(),
+            texts: HashMap::new(),
+            lists: HashMap::new(),
+            dicts: HashMap::new(),
+            deltas: HashMap::new(),
+            list_bytes: HashMap::new(),
+        }
+    }
+
+    /// The oldest and newest event time.
+    pub(crate) fn time_range(&self) -> (u64, u64) {
+        match &self.source {
+            Source::File(_, m) => (m.min_ms, m.max_ms),
+            Source::Memory(p) => (p.min_ms, p.max_ms),
+        }
     }
 
     fn path(&self) -> Option<&Path> {
@@ -384,7 +532,7 @@ impl<'a> Columns<'a> {
         let (bytes, path) = match &self.source {
             Source::Memory(p) => {
                 let b = p.blocks.get(k).ok_or_else(|| damaged(None, id))?;
-                (zstd::bulk::decompress(&b.z, b.rawlen as usize).map_err(|_| damaged(None, id))?, None)
+                (decompress(&b.z, b.rawlen as usize).map_err(|_| damaged(None, id))?, None)
             }
             Source::File(_, m) => {
                 let lines = m.lines.as_ref().ok_or_else(|| damaged(Some(&m.path), id))?;
@@ -423,26 +571,111 @@ impl<'a> Columns<'a> {
         Ok(self.ms.as_deref().expect("loaded"))
     }
 
-    pub(crate) fn load_dict(&mut self, field: Field) -> Result<&[Vec<u8>], StoreError> {
+    pub(crate) fn load_dict(&mut self, field: Field) -> Result<&Dict, StoreError> {
         let id = match col(field) {
             Col::Text(id) | Col::List(id) => id,
-            Col::Num(_) => return Ok(&[]),
+            Col::Num(_) | Col::Delta(_) => return Ok(&EMPTY_DICT),
         };
         if !self.dicts.contains_key(&id) {
             let bytes = self.raw(id + DICT)?;
             let mut r = Reader::new(&bytes);
-            let mut dict = Vec::new();
+            let mut spans = Vec::new();
             while !r.is_empty() {
-                dict.push(r.bytes().ok_or_else(|| damaged(self.path(), id + DICT))?.to_vec());
+                let s = r.bytes().ok_or_else(|| damaged(self.path(), id + DICT))?;
+                let end = r.position();
+                spans.push(((end - s.len()) as u32, end as u32));
             }
-            self.dicts.insert(id, dict);
+            self.dicts.insert(id, Dict { bytes, spans });
         }
         Ok(&self.dicts[&id])
+    }
+
+    /// The value of a delta column (time, serial) at row `i`; the column must be loaded.
+    pub(crate) fn delta(&self, id: u32, i: usize) -> u64 {
+        if id == MS {
+            self.ms.as_ref().expect("loaded")[i]
+        } else {
+            self.deltas[&id][i]
+        }
+    }
+
+    /// Loads what a filter on a field reads: a list column's bytes as they are (see
+    /// [`Columns::list_any`]), the rest as [`Columns::load`] does.
+    pub(crate) fn load_for_filter(&mut self, field: Field) -> Result<(), StoreError> {
+        let Col::List(id) = col(field) else { return self.load(field) };
+        if self.lists.contains_key(&id) || self.list_bytes.contains_key(&id) {
+            return Ok(());
+        }
+        let bytes = self.raw(id)?;
+        let ok = match bytes.as_slice() {
+            [] => self.rows == 0,
+            [cw, iw, rest @ ..] => {
+                let (cw, iw) = (*cw as usize, *iw as usize);
+                match (rest.get(..self.rows * cw), [1, 2, 4].contains(&cw) && [1, 2, 4].contains(&iw)) {
+                    (Some(counts), true) => {
+                        let total: usize = get_fixed(counts, cw, self.rows).map_or(0, |c| c.iter().map(|&n| n as usize).sum());
+                        rest.len() == self.rows * cw + total * iw
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(damaged(self.path(), id));
+        }
+        self.list_bytes.insert(id, bytes);
+        Ok(())
+    }
+
+    /// For each row, whether any of a list column's ids is marked in `hit` (the column loaded
+    /// by [`Columns::load_for_filter`] or [`Columns::load`]).
+    pub(crate) fn list_any(&self, id: u32, hit: &[bool]) -> Vec<bool> {
+        let marked = |v: u32| hit.get(v as usize).copied().unwrap_or(false);
+        if let Some((offsets, ids)) = self.lists.get(&id) {
+            return offsets.windows(2).map(|w| ids[w[0] as usize..w[1] as usize].iter().any(|&v| marked(v))).collect();
+        }
+        let b = &self.list_bytes[&id];
+        if b.is_empty() {
+            return Vec::new();
+        }
+        let (cw, iw) = (b[0] as usize, b[1] as usize);
+        let (counts, ids) = b[2..].split_at(self.rows * cw);
+        // checked by load_for_filter
+        let counts = get_fixed(counts, cw, self.rows).unwrap_or_default();
+        let hits: Vec<bool> = match iw {
+            1 => ids.iter().map(|&v| marked(u32::from(v))).collect(),
+            2 => ids.chunks_exact(2).map(|c| marked(u32::from(u16::from_le_bytes([c[0], c[1]])))).collect(),
+            _ => ids.chunks_exact(4).map(|c| marked(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect(),
+        };
+        let mut at = 0;
+        counts
+            .iter()
+            .map(|&n| {
+                let any = hits[at..at + n as usize].iter().any(|&h| h);
+                at += n as usize;
+                any
+            })
+            .collect()
     }
 
     /// Loads a field's per-row data.
     pub(crate) fn load(&mut self, field: Field) -> Result<(), StoreError> {
         match col(field) {
+            Col::Delta(MS) => {
+                self.load_ms()?;
+            }
+            Col::Delta(id) => {
+                if !self.deltas.contains_key(&id) {
+                    let mut v = self.varints(id)?;
+                    let mut t = 0i64;
+                    for x in &mut v {
+                        t = t.wrapping_add(unzigzag(*x));
+                        *x = t as u64;
+                    }
+                    self.deltas.insert(id, v);
+                }
+            }
             Col::Num(id) => {
                 if !self.nums.contains_key(&id) {
                     let v = self.varints(id)?;
@@ -451,24 +684,40 @@ impl<'a> Columns<'a> {
             }
             Col::Text(id) => {
                 if !self.texts.contains_key(&id) {
-                    let v = self.varints(id)?.into_iter().map(|x| x as u32).collect();
+                    let bytes = self.raw(id)?;
+                    let v = match bytes.split_first() {
+                        None if self.rows == 0 => Some(Vec::new()),
+                        Some((&w, rest)) if rest.len() == self.rows * w as usize => get_fixed(rest, w as usize, self.rows),
+                        _ => None,
+                    }
+                    .ok_or_else(|| damaged(self.path(), id))?;
                     self.texts.insert(id, v);
                 }
             }
             Col::List(id) => {
                 if !self.lists.contains_key(&id) {
                     let bytes = self.raw(id)?;
-                    let mut r = Reader::new(&bytes);
-                    let (mut offsets, mut ids) = (Vec::with_capacity(self.rows + 1), Vec::new());
-                    offsets.push(0);
-                    for _ in 0..self.rows {
-                        let n = r.varint().ok_or_else(|| damaged(self.path(), id))?;
-                        for _ in 0..n {
-                            ids.push(r.varint().ok_or_else(|| damaged(self.path(), id))? as u32);
+                    let decoded = (|| {
+                        let (&cw, rest) = bytes.split_first()?;
+                        let (&iw, rest) = rest.split_first()?;
+                        let counts = get_fixed(rest, cw as usize, self.rows)?;
+                        let mut offsets = Vec::with_capacity(self.rows + 1);
+                        offsets.push(0u32);
+                        let mut total = 0u32;
+                        for c in counts {
+                            total = total.checked_add(c)?;
+                            offsets.push(total);
                         }
-                        offsets.push(ids.len() as u32);
-                    }
-                    self.lists.insert(id, (offsets, ids));
+                        let ids_bytes = &rest[self.rows * cw as usize..];
+                        (ids_bytes.len() == total as usize * iw as usize).then_some(())?;
+                        let ids = get_fixed(ids_bytes, iw as usize, total as usize)?;
+                        Some((offsets, ids))
+                    })();
+                    let v = match decoded {
+                        None if self.rows == 0 => (vec![0], Vec::new()),
+                        v => v.ok_or_else(|| damaged(self.path(), id))?,
+                    };
+                    self.lists.insert(id, v);
                 }
             }
         }
@@ -547,10 +796,11 @@ impl<'a> Columns<'a> {
                     _ => {}
                 }
             }
+            Col::Delta(_) => {}
             Col::Text(id) => {
                 let dict = &self.dicts[&id];
                 let v = self.texts[&id][i] as usize;
-                let s = if v == 0 { None } else { Some(dict.get(v - 1)?.clone()) };
+                let s = if v == 0 { None } else { Some(dict.get(v - 1)?.to_vec()) };
                 match field {
                     Field::Node => row.node = s.unwrap_or_default(),
                     Field::Syscall => row.syscall = s,
@@ -567,7 +817,7 @@ impl<'a> Columns<'a> {
                 let dict = &self.dicts[&id];
                 let (offsets, ids) = &self.lists[&id];
                 let items: Option<Vec<Vec<u8>>> =
-                    ids[offsets[i] as usize..offsets[i + 1] as usize].iter().map(|&v| dict.get((v as usize).checked_sub(1)?).cloned()).collect();
+                    ids[offsets[i] as usize..offsets[i + 1] as usize].iter().map(|&v| dict.get((v as usize).checked_sub(1)?).map(<[u8]>::to_vec)).collect();
                 let items = items?;
                 match field {
                     Field::Type => row.types = items,

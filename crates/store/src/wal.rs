@@ -39,6 +39,9 @@ pub(crate) struct Wal {
     file: File,
     /// Reused: a fresh zstd context per frame costs more than the compression.
     zstd: zstd::bulk::Compressor<'static>,
+    /// Reused buffers: compression output, the frame being written.
+    scratch: Vec<u8>,
+    frame: Vec<u8>,
 }
 
 /// One frame read back: its events with their ordinals, fingerprints, fields and lines.
@@ -119,38 +122,41 @@ impl Wal {
         }
         file.seek(SeekFrom::End(0)).map_err(StoreError::io(path))?;
         let zstd = zstd::bulk::Compressor::new(1).map_err(StoreError::io(path))?;
-        Ok((Wal { path: path.to_path_buf(), file, zstd }, replay))
+        Ok((Wal { path: path.to_path_buf(), file, zstd, scratch: Vec::new(), frame: Vec::new() }, replay))
     }
 
     /// Appends events as one frame and waits until they are on disk: `count` events from
     /// `first_ordinal`, their field encodings and fingerprints in `fields`, their lines in
     /// `blocks`.
     pub(crate) fn append(&mut self, count: usize, first_ordinal: u64, fields: &[u8], blocks: &[BlockRef<'_>]) -> Result<(), StoreError> {
-        let z = self.zstd.compress(fields).map_err(StoreError::io(&self.path))?;
-        let mut payload = Vec::with_capacity(z.len() + blocks.iter().map(|b| b.z.len() + b.rows.len() * 3 + 16).sum::<usize>() + 32);
+        let z = crate::codec::compress(&mut self.zstd, &mut self.scratch, fields).map_err(StoreError::io(&self.path))?;
+        let mut frame = std::mem::take(&mut self.frame);
+        frame.clear();
+        frame.extend_from_slice(MAGIC);
+        frame.extend_from_slice(&[0; HEADER - 4]);
+        let payload = &mut frame;
         for v in [count as u64, first_ordinal, fields.len() as u64, z.len() as u64] {
-            put_varint(&mut payload, v);
+            put_varint(payload, v);
         }
         payload.extend_from_slice(&z);
-        put_varint(&mut payload, blocks.len() as u64);
+        put_varint(payload, blocks.len() as u64);
         for b in blocks {
-            put_varint(&mut payload, b.rows.len() as u64);
+            put_varint(payload, b.rows.len() as u64);
             for &r in b.rows {
-                put_varint(&mut payload, u64::from(r));
+                put_varint(payload, u64::from(r));
             }
-            put_varint(&mut payload, b.rawlen);
-            put_varint(&mut payload, b.z.len() as u64);
+            put_varint(payload, b.rawlen);
+            put_varint(payload, b.z.len() as u64);
             payload.extend_from_slice(b.z);
         }
-        let mut frame = Vec::with_capacity(HEADER + payload.len());
-        frame.extend_from_slice(MAGIC);
-        frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        frame.extend_from_slice(&hash64(2, &payload).to_le_bytes());
-        frame.extend_from_slice(&payload);
-        self.file.write_all(&frame).map_err(StoreError::io(&self.path))?;
-        self.file.sync_data().map_err(StoreError::io(&self.path))
+        let len = (frame.len() - HEADER) as u32;
+        let checksum = hash64(2, &frame[HEADER..]);
+        frame[4..8].copy_from_slice(&len.to_le_bytes());
+        frame[8..16].copy_from_slice(&checksum.to_le_bytes());
+        let written = self.file.write_all(&frame).and_then(|()| self.file.sync_data());
+        self.frame = frame;
+        written.map_err(StoreError::io(&self.path))
     }
-
     /// Empties the log once its events are durable elsewhere, keeping the next ordinal.
     pub(crate) fn clear(&mut self, next_ordinal: u64) -> Result<(), StoreError> {
         self.file.set_len(0).map_err(StoreError::io(&self.path))?;
