@@ -33,8 +33,12 @@
 //! the same strings are JSON-escaped; times are RFC 3339; absent values are `null`.
 //!
 //! Written as it streams: rows are gathered into row groups of 65,536 (or fewer once the
-//! buffered strings pass 128 MiB), each column zstd-compressed, so memory stays flat whatever
-//! the size of the export. The file is written under a temporary name and renamed when complete.
+//! buffered strings pass 128 MiB), each column zstd-compressed, so memory is bounded by one row
+//! group and the store segment being read, whatever the size of the export (ADR 0003 has the
+//! figures). A regular file is written under a temporary name and renamed when complete; `-`
+//! (standard output), FIFOs and devices are written in place.
+//! Progress goes to standard error: one line rewritten every second on a terminal, a line every
+//! 10 s otherwise, and a summary at the end.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -42,7 +46,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -197,7 +201,11 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         }),
     };
     let started = Instant::now();
-    let progress = !args.quiet && io::stderr().is_terminal();
+    // progress: on a terminal one line rewritten every second, elsewhere a line every 10 s
+    let terminal = io::stderr().is_terminal();
+    let every = Duration::from_secs(if terminal { 1 } else { 10 });
+    let mut next_report = every;
+    let mut reported = false;
     let mut rows = 0u64;
     let mut failed: Option<anyhow::Error> = None;
     let searched = store.search(&q, &mut |e| {
@@ -206,8 +214,15 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             return false;
         }
         rows += 1;
-        if progress && rows.is_multiple_of(ROW_GROUP_ROWS as u64) {
-            eprint!("\rexport: {rows} events, {:.0} s", started.elapsed().as_secs_f64());
+        if !args.quiet && rows.is_multiple_of(4096) && started.elapsed() >= next_report {
+            let line = format!("export: {rows} events, {:.0} s", started.elapsed().as_secs_f64());
+            if terminal {
+                eprint!("\r\x1b[K{line}");
+            } else {
+                eprintln!("{line}");
+            }
+            reported = true;
+            next_report = started.elapsed() + every;
         }
         true
     });
@@ -220,8 +235,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             return Err(e.context(format!("cannot export to {}", args.output.display())));
         }
     };
-    if progress {
-        eprint!("\r");
+    if terminal && reported {
+        eprint!("\r\x1b[K");
     }
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
