@@ -194,11 +194,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let file = target.open()?;
     let mut sink: Box<dyn Sink> = match args.format {
         ExportFormat::Parquet => Box::new(ParquetSink::new(file, args.row_group_rows as usize, !args.no_records)?),
-        ExportFormat::Jsonl => Box::new(JsonlSink {
-            out: BufWriter::with_capacity(1 << 20, file),
-            buf: Vec::new(),
-            records: !args.no_records,
-        }),
+        ExportFormat::Jsonl => Box::new(JsonlSink { out: BufWriter::with_capacity(1 << 20, file), buf: Vec::new(), records: !args.no_records }),
     };
     let started = Instant::now();
     // progress: on a terminal one line rewritten every second, elsewhere a line every 10 s
@@ -226,8 +222,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
         true
     });
-    let finished =
-        searched.map_err(anyhow::Error::from).and_then(|()| failed.map_or(Ok(()), Err)).and_then(|()| sink.finish());
+    let finished = searched.map_err(anyhow::Error::from).and_then(|()| failed.map_or(Ok(()), Err)).and_then(|()| sink.finish());
     let bytes = match finished.and_then(|out| target.close(out)) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -240,11 +235,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
-        eprintln!(
-            "exported {rows} events to {} ({bytes} bytes) in {secs:.2} s, {:.0} events/s",
-            args.output.display(),
-            rows as f64 / secs.max(1e-9)
-        );
+        eprintln!("exported {rows} events to {} ({bytes} bytes) in {secs:.2} s, {:.0} events/s", args.output.display(), rows as f64 / secs.max(1e-9));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -282,11 +273,7 @@ impl Target {
             Target::InPlace(path) => (path, File::options().write(true).open(path)),
             Target::Replace { tmp, .. } => (tmp, File::create(tmp)),
         };
-        Ok(Out {
-            stdout: None,
-            file: Some(file.with_context(|| format!("cannot create {}", path.display()))?),
-            written: 0,
-        })
+        Ok(Out { stdout: None, file: Some(file.with_context(|| format!("cannot create {}", path.display()))?), written: 0 })
     }
 
     /// Makes a complete export durable and visible; returns the bytes written.
@@ -294,8 +281,7 @@ impl Target {
         out.flush().context("cannot write")?;
         if let Target::Replace { tmp, path } = self {
             out.file.as_ref().expect("a file").sync_all().context("cannot sync")?;
-            std::fs::rename(tmp, path)
-                .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+            std::fs::rename(tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
         }
         Ok(out.written)
     }
@@ -474,11 +460,7 @@ impl Strings {
     fn take(&mut self) -> Vec<ByteArray> {
         let mut chunks = std::mem::take(&mut self.full);
         chunks.push(Bytes::from(std::mem::take(&mut self.chunk)));
-        let values = self
-            .spans
-            .iter()
-            .map(|&(c, start, end)| ByteArray::from(chunks[c as usize].slice(start as usize..end as usize)))
-            .collect();
+        let values = self.spans.iter().map(|&(c, start, end)| ByteArray::from(chunks[c as usize].slice(start as usize..end as usize))).collect();
         self.spans.clear();
         values
     }
@@ -632,17 +614,12 @@ fn column<T: DataType, W: Write + Send>(
     def: Option<&[i16]>,
     rep: Option<&[i16]>,
 ) -> parquet::errors::Result<()> {
-    let mut col = rg
-        .next_column()?
-        .ok_or_else(|| parquet::errors::ParquetError::General("more columns than the schema".into()))?;
+    let mut col = rg.next_column()?.ok_or_else(|| parquet::errors::ParquetError::General("more columns than the schema".into()))?;
     col.typed::<T>().write_batch(values, def, rep)?;
     col.close()
 }
 
-fn opt<T: DataType, W: Write + Send>(
-    rg: &mut SerializedRowGroupWriter<'_, W>,
-    c: &Opt<T::T>,
-) -> parquet::errors::Result<()> {
+fn opt<T: DataType, W: Write + Send>(rg: &mut SerializedRowGroupWriter<'_, W>, c: &Opt<T::T>) -> parquet::errors::Result<()> {
     column::<T, W>(rg, &c.values, Some(&c.def), None)
 }
 

@@ -28,25 +28,14 @@ fn root() -> std::path::PathBuf {
 
 fn auditmesh(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN).args(args).current_dir(root()).output().expect("run auditmesh");
-    (
-        out.status.code().expect("exit code"),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    (out.status.code().expect("exit code"), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
 fn python(script: &str, args: &[&Path]) -> Value {
     let path = root().join("crates/cli/tests/python").join(script);
-    let out = Command::new("python3")
-        .arg(&path)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "{script} failed (scripts/test.sh installs duckdb, pandas, pyarrow):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        Command::new("python3").arg(&path).args(args).output().unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
+    assert!(out.status.success(), "{script} failed (scripts/test.sh installs duckdb, pandas, pyarrow):\n{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("the script prints JSON")
 }
 
@@ -70,8 +59,7 @@ type StoreSays = (u64, BTreeMap<String, u64>, BTreeMap<String, Value>, BTreeMap<
 
 fn store_says(data: &Path) -> StoreSays {
     let store = store::ColumnarStore::open(data, store::Config::default()).unwrap();
-    let (mut count, mut by, mut argv, mut odd, mut no_lines) =
-        (0, BTreeMap::new(), BTreeMap::new(), BTreeMap::new(), 0);
+    let (mut count, mut by, mut argv, mut odd, mut no_lines) = (0, BTreeMap::new(), BTreeMap::new(), BTreeMap::new(), 0);
     store
         .search(&Query::all(), &mut |e| {
             count += 1;
@@ -144,15 +132,7 @@ fn duckdb_and_pandas_read_exactly_what_the_store_holds() {
     assert_eq!(read["pandas"]["columns"].as_array().unwrap().len(), 26);
 
     // Without the record lines: the same rows, one column fewer.
-    let (code, _, err) = auditmesh(&[
-        "export",
-        "--data",
-        data.to_str().unwrap(),
-        "--no-records",
-        "--quiet",
-        "--output",
-        parquet.to_str().unwrap(),
-    ]);
+    let (code, _, err) = auditmesh(&["export", "--data", data.to_str().unwrap(), "--no-records", "--quiet", "--output", parquet.to_str().unwrap()]);
     assert_eq!((code, err.as_str()), (0, ""));
     let bare = python("export_check.py", &[&parquet, &jsonl]);
     assert_eq!(bare["duckdb"]["count"], count);
@@ -208,20 +188,15 @@ fn export_takes_the_search_filter_and_time_range() {
     ]);
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().count().to_string(), count.trim());
-    let exes: Vec<String> =
-        text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["exe"].as_str().unwrap().to_string()).collect();
+    let exes: Vec<String> = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["exe"].as_str().unwrap().to_string()).collect();
     insta::assert_debug_snapshot!("export_execs_exes", exes);
     // `-` is standard output; the summary tells its size
-    let bin = Command::new(BIN)
-        .args(["export", "--data", data.to_str().unwrap(), "syscall=execve", "--output", "-"])
-        .output()
-        .unwrap();
+    let bin = Command::new(BIN).args(["export", "--data", data.to_str().unwrap(), "syscall=execve", "--output", "-"]).output().unwrap();
     assert_eq!(bin.status.code(), Some(0));
     assert_eq!((&bin.stdout[..4], &bin.stdout[bin.stdout.len() - 4..]), (&b"PAR1"[..], &b"PAR1"[..]));
     let err = String::from_utf8(bin.stderr).unwrap();
     assert!(err.starts_with(&format!("exported 18 events to - ({} bytes) in ", bin.stdout.len())), "{err}");
-    let (code, _, err) =
-        auditmesh(&["export", "--data", data.to_str().unwrap(), "colour=red", "--output", out.to_str().unwrap()]);
+    let (code, _, err) = auditmesh(&["export", "--data", data.to_str().unwrap(), "colour=red", "--output", out.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(err.starts_with("auditmesh: bad filter \"colour=red\""), "{err}");
 }

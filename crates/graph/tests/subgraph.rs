@@ -16,10 +16,7 @@ fn file_named(g: &Graph, name: &str) -> EntityId {
 }
 
 fn socket(g: &Graph, port: u16) -> EntityId {
-    g.entities()
-        .find(|(_, e)| matches!(&e.detail, graph::Detail::Socket(s) if s.port == Some(port)))
-        .map(|(id, _)| id)
-        .expect("the socket")
+    g.entities().find(|(_, e)| matches!(&e.detail, graph::Detail::Socket(s) if s.port == Some(port))).map(|(id, _)| id).expect("the socket")
 }
 
 #[test]
@@ -30,10 +27,7 @@ fn a_trace_keeps_its_entities_edges_and_depths() {
     let s = Subgraph::from_trace(&g, &t);
     assert_eq!(s.answer, Answer::Trace(Direction::Back));
     assert_eq!(s.start, Some(u64::from(second.0)));
-    assert_eq!(
-        s.nodes.iter().map(|n| n.id).collect::<Vec<_>>(),
-        t.reached.iter().map(|r| u64::from(r.entity.0)).collect::<Vec<_>>()
-    );
+    assert_eq!(s.nodes.iter().map(|n| n.id).collect::<Vec<_>>(), t.reached.iter().map(|r| u64::from(r.entity.0)).collect::<Vec<_>>());
     assert_eq!(s.edges.len(), t.edges.len());
     for n in &s.nodes {
         let r = t.reached.iter().find(|r| u64::from(r.entity.0) == n.id).unwrap();
@@ -52,17 +46,12 @@ fn a_trace_keeps_its_entities_edges_and_depths() {
     // blocking syscall's time is when it entered)
     let mut order = t.edges.clone();
     order.sort_by_key(|&e| (g.edge(e).first, e));
-    let expected: Vec<(u64, u64)> =
-        order.iter().map(|&e| (u64::from(g.edge(e).from.0), u64::from(g.edge(e).to.0))).collect();
+    let expected: Vec<(u64, u64)> = order.iter().map(|&e| (u64::from(g.edge(e).from.0), u64::from(g.edge(e).to.0))).collect();
     assert_eq!(s.edges.iter().map(|e| (e.from, e.to)).collect::<Vec<_>>(), expected);
     assert_eq!(s.hubs.len(), t.hubs.len());
     assert!(!s.incomplete);
 
-    let curl = s
-        .nodes
-        .iter()
-        .find(|n| n.get(Attr::Exe) == Some(&AttrValue::Bytes(b"/usr/bin/curl".to_vec())))
-        .expect("curl is a cause");
+    let curl = s.nodes.iter().find(|n| n.get(Attr::Exe) == Some(&AttrValue::Bytes(b"/usr/bin/curl".to_vec()))).expect("curl is a cause");
     assert_eq!(curl.int(Attr::Pid), Some(29259));
     assert_eq!(
         curl.get(Attr::Argv),
@@ -87,11 +76,8 @@ fn a_path_lists_its_entities_in_order() {
     assert_eq!(s.start, Some(u64::from(sock.0)));
     assert_eq!(s.nodes.last().map(|n| n.id), Some(u64::from(second.0)));
     assert_eq!(s.edges.len(), chain.len());
-    let steps: Vec<String> = s
-        .edges
-        .iter()
-        .map(|e| format!("{} -{}-> {}", s.node(e.from).unwrap().label, e.op.as_str(), s.node(e.to).unwrap().label))
-        .collect();
+    let steps: Vec<String> =
+        s.edges.iter().map(|e| format!("{} -{}-> {}", s.node(e.from).unwrap().label, e.op.as_str(), s.node(e.to).unwrap().label)).collect();
     let expected: Vec<String> = chain.iter().map(|&e| describe::edge(&g, e)).collect();
     assert_eq!(steps, expected);
     let depths: Vec<u64> = s.nodes.iter().map(|n| n.int(Attr::Depth).unwrap()).collect();
@@ -109,7 +95,6 @@ fn a_tree_lists_versions_then_children() {
     // three versions of 29253 (bash, env, bash), then 13 children with two versions each
     assert_eq!(s.nodes.len(), 29);
     assert_eq!(s.edges.len(), 28);
-    let first: Vec<(u64, u64)> =
-        s.nodes.iter().take(4).map(|n| (n.int(Attr::Pid).unwrap(), n.int(Attr::Depth).unwrap())).collect();
+    let first: Vec<(u64, u64)> = s.nodes.iter().take(4).map(|n| (n.int(Attr::Pid).unwrap(), n.int(Attr::Depth).unwrap())).collect();
     assert_eq!(first, [(29253, 0), (29253, 0), (29253, 0), (29254, 1)]);
 }
