@@ -3,10 +3,11 @@
 //! output could not be written), 2 usage error.
 //!
 //! Commands: `parse` (offline logs to JSON events), `agent` (the host collector), and over an
-//! event store folder `ingest`, `search`, `trace` and `tree`.
+//! event store folder `ingest`, `search`, `trace`, `tree` and `export`.
 
 mod agent_command;
 mod batch;
+mod export_command;
 mod ingest_command;
 mod lines;
 mod parse_command;
@@ -48,6 +49,9 @@ enum Command {
     Trace(trace_command::TraceArgs),
     /// Print the process tree of a pid, with argv and users
     Tree(trace_command::TreeArgs),
+    /// Export stored events to Parquet (DuckDB, Spark, pandas) or JSON lines
+    #[command(long_about = export_command::EXPORT_ABOUT, after_help = export_command::EXPORT_EXAMPLES)]
+    Export(export_command::ExportArgs),
 }
 
 const PARSE_ABOUT: &str = "\
@@ -140,6 +144,7 @@ fn main() -> ExitCode {
         Command::Search(args) => search_command::run(args),
         Command::Trace(args) => trace_command::run_trace(args),
         Command::Tree(args) => trace_command::run_tree(args),
+        Command::Export(args) => export_command::run(args),
     };
     match result {
         Ok(code) => code,
