@@ -35,6 +35,11 @@ pub struct IngestArgs {
     /// No progress line
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Keep every event's record lines for good (`search --json` prints them as `parse` does);
+    /// without it they may be released once the provenance graph has the events
+    #[arg(long)]
+    pub keep_lines: bool,
 }
 
 #[derive(Default)]
@@ -54,7 +59,13 @@ impl Sink for Collect {
 
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let mut store = crate::store_open(&args.data)?;
+    let mut store = crate::store_open_with(
+        &args.data,
+        store::Config {
+            keep_lines: args.keep_lines,
+            ..store::Config::default()
+        },
+    )?;
     let mut asm = Assembler::new(Config::default());
     let mut sink = Collect::default();
     let mut total = IngestReport::default();
@@ -63,7 +74,10 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let mut last_progress = Instant::now();
     let batch = args.batch as usize;
     let mut failure: Option<anyhow::Error> = None;
-    let store_batch = |store: &mut ColumnarStore, sink: &mut Collect, total: &mut IngestReport| -> anyhow::Result<()> {
+    let store_batch = |store: &mut ColumnarStore,
+                       sink: &mut Collect,
+                       total: &mut IngestReport|
+     -> anyhow::Result<()> {
         let report = store.ingest(&sink.events).context("cannot store events")?;
         total.received += report.received;
         total.stored += report.stored;
@@ -72,7 +86,8 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         Ok(())
     };
     for path in &args.files {
-        let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let mut file =
+            File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let read = reader.read_all(&mut file, |line, _truncated| {
             lines += 1;
             match parse::parse_line(line) {
@@ -90,7 +105,10 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
                 }
                 if !args.quiet && last_progress.elapsed().as_secs() >= 1 {
                     last_progress = Instant::now();
-                    eprint!("\ringest: {lines} lines, {} events, {} stored", total.received, total.stored);
+                    eprint!(
+                        "\ringest: {lines} lines, {} events, {} stored",
+                        total.received, total.stored
+                    );
                 }
             }
             ControlFlow::Continue(())
@@ -121,7 +139,15 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     for (kind, n) in &not_records {
         eprintln!("ingest: {n} lines not stored: {}", kind.as_str());
     }
-    eprintln!("ingest: {secs:.2} s, {:.0} events/s", total.received as f64 / secs.max(1e-9));
-    eprintln!("store: {} events in {} segments, {} bytes", stats.sealed_events + stats.unsealed_events, stats.segments, stats.segment_bytes);
+    eprintln!(
+        "ingest: {secs:.2} s, {:.0} events/s",
+        total.received as f64 / secs.max(1e-9)
+    );
+    eprintln!(
+        "store: {} events in {} segments, {} bytes",
+        stats.sealed_events + stats.unsealed_events,
+        stats.segments,
+        stats.segment_bytes
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -118,14 +118,27 @@ pub fn run_trace(args: TraceArgs) -> anyhow::Result<ExitCode> {
         DirectionArg::Back => Direction::Back,
         DirectionArg::Forward => Direction::Forward,
     };
-    let mut limits = if args.no_hub_skipping { Limits { hub_degree: None, hub_names: Vec::new(), ..Limits::default() } } else { Limits::default() };
+    let mut limits = if args.no_hub_skipping {
+        Limits {
+            hub_degree: None,
+            hub_names: Vec::new(),
+            ..Limits::default()
+        }
+    } else {
+        Limits::default()
+    };
     limits.max_depth = args.depth;
     limits.max_fanout = args.fanout;
     let t = trace(&g, start, at, direction, &limits);
     let text = match args.window.format {
         GraphFormat::Text => trace_text(&g, &t),
         GraphFormat::Json => format!("{:#}\n", trace_json(&g, &t)),
-        GraphFormat::Dot => dot(&g, &t.reached.iter().map(|r| r.entity).collect::<Vec<_>>(), &t.edges.iter().map(|&e| g.edge(e)).collect::<Vec<_>>(), Some(start)),
+        GraphFormat::Dot => dot(
+            &g,
+            &t.reached.iter().map(|r| r.entity).collect::<Vec<_>>(),
+            &t.edges.iter().map(|&e| g.edge(e)).collect::<Vec<_>>(),
+            Some(start),
+        ),
     };
     write_out(&text)
 }
@@ -155,63 +168,110 @@ pub fn run_tree(args: TreeArgs) -> anyhow::Result<ExitCode> {
 fn write_out(text: &str) -> anyhow::Result<ExitCode> {
     match io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        r => r.map(|_| ExitCode::SUCCESS).context("cannot write the output"),
+        r => r
+            .map(|_| ExitCode::SUCCESS)
+            .context("cannot write the output"),
     }
 }
 
 fn pid_at(text: &str) -> anyhow::Result<(u32, Option<u64>)> {
     let (pid, at) = match text.split_once('@') {
-        Some((p, t)) => (p, Some(time_arg::parse(t, time_arg::now_ms()).map_err(anyhow::Error::msg)?)),
+        Some((p, t)) => (
+            p,
+            Some(time_arg::parse(t, time_arg::now_ms()).map_err(anyhow::Error::msg)?),
+        ),
         None => (text, None),
     };
-    Ok((pid.parse().with_context(|| format!("{pid:?} is not a pid"))?, at))
+    Ok((
+        pid.parse()
+            .with_context(|| format!("{pid:?} is not a pid"))?,
+        at,
+    ))
 }
 
 /// The process with this pid (on any host): the version alive at `at`, else the newest.
 fn process(g: &Graph, pid: u32, at: Option<u64>) -> anyhow::Result<EntityId> {
-    let found: Vec<EntityId> = g.entities().filter(|(_, e)| e.as_process().is_some_and(|p| p.pid == pid)).map(|(id, _)| id).collect();
+    let found: Vec<EntityId> = g
+        .entities()
+        .filter(|(_, e)| e.as_process().is_some_and(|p| p.pid == pid))
+        .map(|(id, _)| id)
+        .collect();
     let pick = match at {
-        Some(ms) => found.iter().copied().filter(|&id| g.entity(id).created_ms <= ms).max_by_key(|&id| (g.entity(id).created, id)),
-        None => found.iter().copied().max_by_key(|&id| (g.entity(id).created, id)),
+        Some(ms) => found
+            .iter()
+            .copied()
+            .filter(|&id| g.entity(id).created_ms <= ms)
+            .max_by_key(|&id| (g.entity(id).created, id)),
+        None => found
+            .iter()
+            .copied()
+            .max_by_key(|&id| (g.entity(id).created, id)),
     };
-    pick.ok_or_else(|| anyhow::anyhow!("no process with pid {pid} in the stored events{}", if at.is_some() { " at that time" } else { "" }))
+    pick.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no process with pid {pid} in the stored events{}",
+            if at.is_some() { " at that time" } else { "" }
+        )
+    })
 }
 
 /// Resolves an ENTITY argument to where a trace starts.
 fn entity(g: &Graph, text: &str) -> anyhow::Result<(EntityId, Option<Seq>)> {
     if text.starts_with('/') {
         let mut best: Option<(Seq, EntityId)> = None;
-        for (id, _) in g.entities().filter(|(_, e)| e.version == 0 && matches!(e.detail, Detail::File(_))) {
+        for (id, _) in g
+            .entities()
+            .filter(|(_, e)| e.version == 0 && matches!(e.detail, Detail::File(_)))
+        {
             for (name, binding) in g.names_of(id) {
                 if name == text.as_bytes() && best.is_none_or(|(s, _)| binding.from >= s) {
                     best = Some((binding.from, g.latest_version(binding.file)));
                 }
             }
         }
-        return best.map(|(_, id)| (id, None)).ok_or_else(|| anyhow::anyhow!("no file named {text} in the stored events"));
+        return best
+            .map(|(_, id)| (id, None))
+            .ok_or_else(|| anyhow::anyhow!("no file named {text} in the stored events"));
     }
     if let Some(rest) = text.strip_prefix("pid:") {
         let (pid, at) = pid_at(rest)?;
         return Ok((process(g, pid, at)?, None));
     }
     let Some((left, right)) = text.rsplit_once(':') else {
-        bail!("{text:?} is not an entity: give a file path, pid:N[@TIME], NODE:SERIAL or ADDR:PORT");
+        bail!(
+            "{text:?} is not an entity: give a file path, pid:N[@TIME], NODE:SERIAL or ADDR:PORT"
+        );
     };
     let addr = left.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = addr.parse::<IpAddr>() {
-        let port: u16 = right.parse().with_context(|| format!("{right:?} is not a port"))?;
+        let port: u16 = right
+            .parse()
+            .with_context(|| format!("{right:?} is not a port"))?;
         let local = ip.is_loopback() || ip.is_unspecified();
         let found = g.entities().find(|(_, e)| match &e.detail {
-            Detail::Socket(s) => s.port == Some(port) && ((local && s.local) || s.addr.is_some_and(|a| g.string(a) == addr.as_bytes())),
+            Detail::Socket(s) => {
+                s.port == Some(port)
+                    && ((local && s.local)
+                        || s.addr.is_some_and(|a| g.string(a) == addr.as_bytes()))
+            }
             _ => false,
         });
-        return found.map(|(id, _)| (id, None)).ok_or_else(|| anyhow::anyhow!("no socket {text} in the stored events"));
+        return found
+            .map(|(id, _)| (id, None))
+            .ok_or_else(|| anyhow::anyhow!("no socket {text} in the stored events"));
     }
-    let serial: u64 = right.parse().with_context(|| format!("{text:?} is not an entity: {right:?} is not a serial"))?;
-    let host = g.host(left.as_bytes()).ok_or_else(|| anyhow::anyhow!("no node {left:?} in the stored events"))?;
+    let serial: u64 = right
+        .parse()
+        .with_context(|| format!("{text:?} is not an entity: {right:?} is not a serial"))?;
+    let host = g
+        .host(left.as_bytes())
+        .ok_or_else(|| anyhow::anyhow!("no node {left:?} in the stored events"))?;
     let edge = g
         .edges()
-        .find(|(_, e)| (e.first_event.host == host && e.first_event.serial == serial) || (e.last_event.host == host && e.last_event.serial == serial))
+        .find(|(_, e)| {
+            (e.first_event.host == host && e.first_event.serial == serial)
+                || (e.last_event.host == host && e.last_event.serial == serial)
+        })
         .map(|(_, e)| e.clone())
         .ok_or_else(|| anyhow::anyhow!("event {text} made no edge in the graph"))?;
     // an event names where its effect landed; tracing forward starts from its cause
@@ -235,7 +295,14 @@ fn node_json(g: &Graph, id: EntityId) -> Value {
             o.insert("ppid".into(), json!(p.ppid));
             o.insert("exe".into(), json!(p.exe.map(s)));
             o.insert("comm".into(), json!(p.comm.map(s)));
-            o.insert("argv".into(), json!(p.argv.map(|a| g.string(a).split(|&b| b == 0).map(describe::escape).collect::<Vec<_>>())));
+            o.insert(
+                "argv".into(),
+                json!(p.argv.map(|a| g
+                    .string(a)
+                    .split(|&b| b == 0)
+                    .map(describe::escape)
+                    .collect::<Vec<_>>())),
+            );
             o.insert("uid".into(), json!(p.uid));
             o.insert("euid".into(), json!(p.euid));
             o.insert("auid".into(), json!(p.auid));
@@ -280,18 +347,34 @@ fn trace_json(g: &Graph, t: &Trace) -> Value {
 fn trace_text(g: &Graph, t: &Trace) -> String {
     let mut out = format!(
         "trace {} from {}: {} entities, {} edges{}{}\n",
-        if t.direction == Direction::Back { "back" } else { "forward" },
+        if t.direction == Direction::Back {
+            "back"
+        } else {
+            "forward"
+        },
         describe::entity(g, t.start),
         t.reached.len(),
         t.edges.len(),
-        if t.truncated { ", cut short by a limit" } else { "" },
-        if t.incomplete { ", may be incomplete (crosses known loss)" } else { "" },
+        if t.truncated {
+            ", cut short by a limit"
+        } else {
+            ""
+        },
+        if t.incomplete {
+            ", may be incomplete (crosses known loss)"
+        } else {
+            ""
+        },
     );
     let mut edges: Vec<_> = t.edges.iter().map(|&e| (g.edge(e).first, e)).collect();
     edges.sort();
     for (_, e) in edges {
         let edge = g.edge(e);
-        out.push_str(&format!("{}  {}\n", time_text(edge.first_ms), describe::edge(g, e)));
+        out.push_str(&format!(
+            "{}  {}\n",
+            time_text(edge.first_ms),
+            describe::edge(g, e)
+        ));
     }
     for h in &t.hubs {
         out.push_str(&format!("hub, not followed: {}\n", describe::entity(g, *h)));
@@ -326,12 +409,21 @@ fn tree_json(g: &Graph, node: &TreeNode) -> Value {
     })
 }
 
-fn tree_parts<'g>(g: &'g Graph, node: &TreeNode, nodes: &mut Vec<EntityId>, edges: &mut Vec<&'g graph::Edge>) {
+fn tree_parts<'g>(
+    g: &'g Graph,
+    node: &TreeNode,
+    nodes: &mut Vec<EntityId>,
+    edges: &mut Vec<&'g graph::Edge>,
+) {
     nodes.extend(&node.versions);
     for &v in &node.versions {
         for &e in g.out_edges(v) {
             let edge = g.edge(e);
-            if matches!(edge.op, graph::Op::Fork | graph::Op::Exec | graph::Op::Setid | graph::Op::Namespace) && g.entity(edge.to).as_process().is_some() {
+            if matches!(
+                edge.op,
+                graph::Op::Fork | graph::Op::Exec | graph::Op::Setid | graph::Op::Namespace
+            ) && g.entity(edge.to).as_process().is_some()
+            {
                 edges.push(edge);
             }
         }
@@ -359,12 +451,29 @@ fn dot(g: &Graph, nodes: &[EntityId], edges: &[&graph::Edge], start: Option<Enti
             Detail::User(_) => "house",
             Detail::Module(_) => "component",
         };
-        let bold = if Some(id) == start { ", penwidth=2" } else { "" };
-        out.push_str(&format!("  n{} [shape={shape}, label={}{bold}];\n", id.0, dot_str(&describe::entity(g, id))));
+        let bold = if Some(id) == start {
+            ", penwidth=2"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "  n{} [shape={shape}, label={}{bold}];\n",
+            id.0,
+            dot_str(&describe::entity(g, id))
+        ));
     }
     for e in edges {
-        let label = if e.count > 1 { format!("{} x{}", e.op.as_str(), e.count) } else { e.op.as_str().to_string() };
-        out.push_str(&format!("  n{} -> n{} [label={}];\n", e.from.0, e.to.0, dot_str(&label)));
+        let label = if e.count > 1 {
+            format!("{} x{}", e.op.as_str(), e.count)
+        } else {
+            e.op.as_str().to_string()
+        };
+        out.push_str(&format!(
+            "  n{} -> n{} [label={}];\n",
+            e.from.0,
+            e.to.0,
+            dot_str(&label)
+        ));
     }
     out.push_str("}\n");
     out

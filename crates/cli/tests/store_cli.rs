@@ -8,14 +8,32 @@ const BIN: &str = env!("CARGO_BIN_EXE_auditmesh");
 const LOG: &str = "fixtures/kernel/provenance-enriched/audit.log";
 
 fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 /// Runs auditmesh from the repository root; returns (exit code, stdout, stderr without timings).
 fn run(args: &[&str], data: &Path) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).arg("--data").arg(data).current_dir(root()).output().expect("run auditmesh");
-    let stderr = String::from_utf8(out.stderr).expect("UTF-8").lines().filter(|l| !l.contains("events/s")).map(|l| format!("{l}\n")).collect();
-    (out.status.code().expect("exit code"), String::from_utf8(out.stdout).expect("UTF-8"), stderr)
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .current_dir(root())
+        .output()
+        .expect("run auditmesh");
+    let stderr = String::from_utf8(out.stderr)
+        .expect("UTF-8")
+        .lines()
+        .filter(|l| !l.contains("events/s"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8(out.stdout).expect("UTF-8"),
+        stderr,
+    )
 }
 
 fn store() -> tempfile::TempDir {
@@ -42,12 +60,25 @@ fn search_outputs() {
     let mut snap = String::new();
     for args in [
         &["search", "exe=/usr/bin/curl", "and", "syscall=connect"][..],
-        &["search", "path^=/srv/amwork/wl/dl/", "and", "not", "syscall=openat"],
+        &[
+            "search",
+            "path^=/srv/amwork/wl/dl/",
+            "and",
+            "not",
+            "syscall=openat",
+        ],
         &["search", "argv~payload", "--count"],
         &["search", "success=no", "--count-by", "syscall,exit"],
         &["search", "--count-by", "exe", "--top", "5"],
         &["search", "--histogram", "1s"],
-        &["search", "--since", "2026-11-21T09:27:41Z", "--until", "2026-11-21T09:27:44Z", "--count"],
+        &[
+            "search",
+            "--since",
+            "2026-11-21T09:27:41Z",
+            "--until",
+            "2026-11-21T09:27:44Z",
+            "--count",
+        ],
     ] {
         let (code, out, err) = run(args, d);
         snap.push_str(&format!("$ {}\n[{code}] {err}{out}\n", args.join(" ")));
@@ -58,11 +89,21 @@ fn search_outputs() {
 #[test]
 fn search_json_is_what_parse_writes() {
     let dir = store();
-    let (code, out, _) = run(&["search", "--json", "syscall=execve", "exe=/usr/bin/curl"], dir.path());
+    let (code, out, _) = run(
+        &["search", "--json", "syscall=execve", "exe=/usr/bin/curl"],
+        dir.path(),
+    );
     assert_eq!(code, 0);
-    let parsed = Command::new(BIN).args(["parse", "--quiet", LOG]).current_dir(root()).output().unwrap();
+    let parsed = Command::new(BIN)
+        .args(["parse", "--quiet", LOG])
+        .current_dir(root())
+        .output()
+        .unwrap();
     let all = String::from_utf8(parsed.stdout).unwrap();
-    let expected: Vec<&str> = all.lines().filter(|l| l.contains("\"syscall\":\"execve\"") && l.contains("\"exe\":\"/usr/bin/curl\"")).collect();
+    let expected: Vec<&str> = all
+        .lines()
+        .filter(|l| l.contains("\"syscall\":\"execve\"") && l.contains("\"exe\":\"/usr/bin/curl\""))
+        .collect();
     assert_eq!(out.lines().collect::<Vec<_>>(), expected);
     assert_eq!(expected.len(), 1);
     insta::assert_snapshot!("search_json_curl_execve", out);
@@ -72,16 +113,51 @@ fn search_json_is_what_parse_writes() {
 fn trace_back_from_the_second_file_in_three_formats() {
     let dir = store();
     let d = dir.path();
-    let (code, text, err) = run(&["trace", "back", "/srv/amwork/wl/dl/second.txt", "--depth", "3"], d);
+    let (code, text, err) = run(
+        &[
+            "trace",
+            "back",
+            "/srv/amwork/wl/dl/second.txt",
+            "--depth",
+            "3",
+        ],
+        d,
+    );
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("trace_back_second_depth3", text);
-    let (code, json, _) = run(&["trace", "back", "/srv/amwork/wl/dl/second.txt", "--format", "json"], d);
+    let (code, json, _) = run(
+        &[
+            "trace",
+            "back",
+            "/srv/amwork/wl/dl/second.txt",
+            "--format",
+            "json",
+        ],
+        d,
+    );
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["incomplete"], false);
-    let execs: Vec<String> = v["nodes"].as_array().unwrap().iter().filter(|n| n["kind"] == "process").map(|n| n["label"].as_str().unwrap().to_string()).collect();
+    let execs: Vec<String> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "process")
+        .map(|n| n["label"].as_str().unwrap().to_string())
+        .collect();
     insta::assert_debug_snapshot!("trace_back_second_processes", execs);
-    let (code, dot, _) = run(&["trace", "forward", "127.0.0.1:18095", "--format", "dot", "--depth", "2"], d);
+    let (code, dot, _) = run(
+        &[
+            "trace",
+            "forward",
+            "127.0.0.1:18095",
+            "--format",
+            "dot",
+            "--depth",
+            "2",
+        ],
+        d,
+    );
     assert_eq!(code, 0);
     insta::assert_snapshot!("trace_forward_socket_dot", dot);
 }
@@ -109,4 +185,33 @@ fn tree_of_the_script_and_bad_entities() {
         errors.push_str(&format!("$ {}\n[{code}] {out}{err}\n", args.join(" ")));
     }
     insta::assert_snapshot!("errors", errors);
+}
+
+#[test]
+fn search_json_prints_the_stored_fields_once_the_lines_are_released() {
+    let dir = store();
+    // what `ColumnarStore::release_lines` does: the lines files go, the segments stay
+    for day in std::fs::read_dir(dir.path().join("segments")).unwrap() {
+        for f in std::fs::read_dir(day.unwrap().path()).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|x| x == "lines") {
+                std::fs::remove_file(f).unwrap();
+            }
+        }
+    }
+    let (code, out, err) = run(
+        &[
+            "search",
+            "exe=/usr/bin/curl",
+            "and",
+            "syscall=connect",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    for line in out.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("JSON");
+    }
+    insta::assert_snapshot!("search_json_lines_released", out);
 }

@@ -47,8 +47,26 @@ fn main() {
     let stats = store.stats();
     println!("events                 {}", events.len());
     println!("parse+assemble         {:.0} events/s", n / parse_s);
-    println!("store ingest           {:.0} events/s ({:.2} s, batches of 10,000, fdatasync each)", n / store_s, store_s);
-    println!("graph build            {:.0} events/s ({} entities, {} edges, reduction {:.3})", n / graph_s, g.entity_count(), g.edge_count(), g.stats().reduction_factor());
-    println!("store + graph          {:.0} events/s", n / (store_s + graph_s));
-    println!("store bytes            {} ({:.1} bytes/event, {} segments)", stats.segment_bytes, stats.segment_bytes as f64 / n, stats.segments);
+    println!(
+        "store ingest           {:.0} events/s ({:.2} s, batches of 10,000, fdatasync each)",
+        n / store_s,
+        store_s
+    );
+    println!(
+        "graph build            {:.0} events/s ({} entities, {} edges, reduction {:.3})",
+        n / graph_s,
+        g.entity_count(),
+        g.edge_count(),
+        g.stats().reduction_factor()
+    );
+    println!(
+        "store + graph          {:.0} events/s",
+        n / (store_s + graph_s)
+    );
+    println!(
+        "store bytes            {} ({:.1} bytes/event, {} segments)",
+        stats.segment_bytes,
+        stats.segment_bytes as f64 / n,
+        stats.segments
+    );
 }

@@ -12,13 +12,18 @@ pub fn hash64(seed: u64, bytes: &[u8]) -> u64 {
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
         let w = u64::from_le_bytes(c.try_into().expect("eight bytes"));
-        h = (h ^ mix(w)).rotate_left(27).wrapping_mul(K).wrapping_add(0x52dc_e729);
+        h = (h ^ mix(w))
+            .rotate_left(27)
+            .wrapping_mul(K)
+            .wrapping_add(0x52dc_e729);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut tail = [0u8; 8];
         tail[..rest.len()].copy_from_slice(rest);
-        h = (h ^ mix(u64::from_le_bytes(tail))).rotate_left(27).wrapping_mul(K);
+        h = (h ^ mix(u64::from_le_bytes(tail)))
+            .rotate_left(27)
+            .wrapping_mul(K);
     }
     mix(h)
 }

@@ -89,7 +89,10 @@ mod tests {
         }
         put_bytes(&mut out, b"abc");
         let mut r = Reader::new(&out);
-        assert_eq!([0, 1, 127, 128, 300, u64::MAX].map(|_| r.varint().unwrap()), [0, 1, 127, 128, 300, u64::MAX]);
+        assert_eq!(
+            [0, 1, 127, 128, 300, u64::MAX].map(|_| r.varint().unwrap()),
+            [0, 1, 127, 128, 300, u64::MAX]
+        );
         assert_eq!(r.bytes(), Some(&b"abc"[..]));
         assert!(r.is_empty());
         assert_eq!(r.varint(), None);

@@ -2,12 +2,15 @@
 //! folder per day.
 //!
 //! ```text
-//! DIR/wal                               events acknowledged but not sealed
-//! DIR/segments/2026-11-21/0000000007.seg one segment (≤ `Config::segment_rows` events of one day)
+//! DIR/wal                                  events acknowledged but not sealed, with their lines
+//! DIR/segments/2026-11-21/0000000007.seg   one segment (≤ `Config::segment_rows` events of one day)
+//! DIR/segments/2026-11-21/0000000007.lines its events' record lines, until released
 //! ```
 //!
 //! One writer at a time (the caller's business). Queries read sealed segments, then the events
-//! not sealed yet, each in the order they were ingested.
+//! not sealed yet, each in the order they were ingested. Every stored event has an ordinal:
+//! consecutive in ingest order over the store's life, so that a consumer (the provenance graph)
+//! can remember how far it got and [`ColumnarStore::replay_since`] there.
 
 use std::collections::HashMap;
 use std::fs;
@@ -18,7 +21,10 @@ use assemble::Event;
 use crate::checksum::FastSet;
 use crate::codec::{unzigzag, zigzag};
 use crate::error::StoreError;
-use crate::query::{Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
+use crate::query::{
+    Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport,
+    Value,
+};
 use crate::row::StoredEvent;
 use crate::segment::{self, col, Col, Columns, SegmentMeta};
 use crate::wal::Wal;
@@ -31,11 +37,17 @@ pub struct Config {
     pub segment_rows: usize,
     /// zstd level of segment columns.
     pub level: i32,
+    /// Keep every event's record lines for good: [`ColumnarStore::release_lines`] does nothing.
+    pub keep_lines: bool,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { segment_rows: 65_536, level: 3 }
+        Config {
+            segment_rows: 65_536,
+            level: 3,
+            keep_lines: false,
+        }
     }
 }
 
@@ -45,7 +57,10 @@ pub struct StoreStats {
     pub segments: u64,
     pub sealed_events: u64,
     pub unsealed_events: u64,
+    /// Segment files, lines files left out.
     pub segment_bytes: u64,
+    /// Lines files not released.
+    pub lines_bytes: u64,
 }
 
 /// The embedded columnar event store.
@@ -58,6 +73,8 @@ pub struct ColumnarStore {
     pending_fps: Vec<u64>,
     segments: Vec<SegmentMeta>,
     next_seq: u64,
+    /// The ordinal the next stored event gets.
+    next_ordinal: u64,
     problems: Vec<StoreError>,
     /// Fingerprints of the unsealed events and of the segments loaded for dedup.
     seen: FastSet<u64>,
@@ -76,30 +93,57 @@ impl ColumnarStore {
         sync_dir(dir)?;
         let mut problems = Vec::new();
         let mut segments = Vec::new();
-        let mut days: Vec<PathBuf> = read_dir(&seg_dir)?.into_iter().filter(|p| p.is_dir()).collect();
+        let mut days: Vec<PathBuf> = read_dir(&seg_dir)?
+            .into_iter()
+            .filter(|p| p.is_dir())
+            .collect();
         days.sort();
         for day in days {
             for path in read_dir(&day)? {
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-                if name.ends_with(".tmp") {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                if name.ends_with(".tmp")
+                    || (name.ends_with(".lines") && !path.with_extension("seg").exists())
+                {
                     // a seal that never finished: its events are still in the log
                     fs::remove_file(&path).map_err(StoreError::io(&path))?;
                     continue;
                 }
-                let Some(seq) = name.strip_suffix(".seg").and_then(|s| s.parse::<u64>().ok()) else {
-                    problems.push(StoreError::Corrupt { path, what: "not a segment file name".into() });
+                if name.ends_with(".lines") {
+                    continue;
+                }
+                let Some(seq) = name
+                    .strip_suffix(".seg")
+                    .and_then(|s| s.parse::<u64>().ok())
+                else {
+                    problems.push(StoreError::Corrupt {
+                        path,
+                        what: "not a segment file name".into(),
+                    });
                     continue;
                 };
                 match segment::open(&path, seq) {
-                    Ok(meta) => segments.push(meta),
+                    Ok((meta, lines_problem)) => {
+                        segments.push(meta);
+                        problems.extend(lines_problem);
+                    }
                     Err(e) => problems.push(e),
                 }
             }
         }
         segments.sort_by_key(|s| s.seq);
         let next_seq = segments.last().map_or(0, |s| s.seq + 1);
-        let (wal, replay) = Wal::open(&dir.join("wal"))?;
+        let sealed_next = segments
+            .iter()
+            .map(|s| s.max_ordinal + 1)
+            .max()
+            .unwrap_or(1);
+        let (wal, replay) = Wal::open(&dir.join("wal"), sealed_next)?;
         problems.extend(replay.corrupt);
+        let next_ordinal = sealed_next.max(replay.next_ordinal);
         let mut store = ColumnarStore {
             dir: dir.to_path_buf(),
             config,
@@ -108,6 +152,7 @@ impl ColumnarStore {
             pending_fps: Vec::new(),
             segments,
             next_seq,
+            next_ordinal,
             problems,
             seen: FastSet::default(),
             loaded: FastSet::default(),
@@ -141,28 +186,50 @@ impl ColumnarStore {
             sealed_events: self.segments.iter().map(|s| s.rows as u64).sum(),
             unsealed_events: self.pending.len() as u64,
             segment_bytes: self.segments.iter().map(|s| s.bytes).sum(),
+            lines_bytes: self
+                .segments
+                .iter()
+                .filter_map(|s| s.lines.as_ref())
+                .map(|l| l.bytes)
+                .sum(),
         }
+    }
+
+    /// The ordinal of the last stored event; 0 when none ever was.
+    pub fn last_ordinal(&self) -> u64 {
+        self.next_ordinal - 1
     }
 
     /// Stores events already in their stored form (the benchmark's path; [`EventStore::ingest`]
     /// derives them from assembled events).
     pub fn ingest_rows(&mut self, rows: Vec<StoredEvent>) -> Result<IngestReport, StoreError> {
-        let mut report = IngestReport { received: rows.len() as u64, ..IngestReport::default() };
+        let mut report = IngestReport {
+            received: rows.len() as u64,
+            first_ordinal: self.next_ordinal,
+            ..IngestReport::default()
+        };
         self.load_fingerprints(&rows)?;
         let mut fresh = Vec::with_capacity(rows.len());
         let mut fps = FastSet::with_capacity_and_hasher(rows.len(), Default::default());
-        for row in rows {
+        for (i, mut row) in rows.into_iter().enumerate() {
             let fp = row.fingerprint();
             if self.seen.contains(&fp) || !fps.insert(fp) {
                 report.duplicates += 1;
                 continue;
             }
+            row.ordinal = self.next_ordinal + fresh.len() as u64;
+            report.accepted.push(i as u32);
             fresh.push(row);
             self.pending_fps.push(fp);
         }
         if !fresh.is_empty() {
-            self.wal.append(&fresh)?;
+            if let Err(e) = self.wal.append(&fresh) {
+                // not acknowledged: forget them (a retry stores them again)
+                self.pending_fps.truncate(self.pending.len());
+                return Err(e);
+            }
         }
+        self.next_ordinal += fresh.len() as u64;
         self.seen.extend(fps);
         report.stored = fresh.len() as u64;
         self.pending.extend(fresh);
@@ -172,9 +239,101 @@ impl ColumnarStore {
         Ok(report)
     }
 
+    /// Deletes the lines files of the segments whose events all have an ordinal of at most
+    /// `through` (a consumer such as the provenance graph has them); does nothing when
+    /// [`Config::keep_lines`] is set. Returns how many events' lines went. The events stay
+    /// searchable by their fields; [`StoredEvent::event`] and [`ColumnarStore::replay_since`]
+    /// answer [`StoreError::LinesReleased`] for them.
+    pub fn release_lines(&mut self, through: u64) -> Result<u64, StoreError> {
+        if self.config.keep_lines {
+            return Ok(0);
+        }
+        let mut released = 0;
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for s in &mut self.segments {
+            if s.max_ordinal > through {
+                continue;
+            }
+            let Some(lines) = s.lines.take() else {
+                continue;
+            };
+            fs::remove_file(&lines.path).map_err(StoreError::io(&lines.path))?;
+            released += s.rows as u64;
+            let dir = lines.path.parent().expect("a day folder").to_path_buf();
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        for dir in &dirs {
+            sync_dir(dir)?;
+        }
+        Ok(released)
+    }
+
+    /// Calls `visit` with every stored event whose ordinal is larger than `since`, in ordinal
+    /// order, rebuilt from its record lines, until it returns false; returns how many it
+    /// visited. Fails before visiting an event whose lines were released
+    /// ([`StoreError::LinesReleased`]) or that is no longer stored ([`StoreError::EventGone`]):
+    /// the events before it have been visited.
+    pub fn replay_since(
+        &self,
+        since: u64,
+        visit: &mut dyn FnMut(u64, Event) -> bool,
+    ) -> Result<u64, StoreError> {
+        let mut next = since + 1;
+        let mut visited = 0;
+        // segments in ordinal order; one seal writes a contiguous range of ordinals into one
+        // segment per day, so segments whose ranges overlap are merged by ordinal
+        let mut order: Vec<&SegmentMeta> = self
+            .segments
+            .iter()
+            .filter(|s| s.max_ordinal > since)
+            .collect();
+        order.sort_by_key(|s| (s.min_ordinal, s.seq));
+        let mut i = 0;
+        while i < order.len() {
+            let mut j = i + 1;
+            let mut hi = order[i].max_ordinal;
+            while j < order.len() && order[j].min_ordinal <= hi {
+                hi = hi.max(order[j].max_ordinal);
+                j += 1;
+            }
+            let mut rows: Vec<StoredEvent> = Vec::new();
+            for meta in &order[i..j] {
+                let mut cols = Columns::of_segment(meta)?;
+                let ordinals = cols.ordinals()?;
+                let at: Vec<usize> = (0..cols.rows).filter(|&r| ordinals[r] > since).collect();
+                rows.extend(cols.rows_at(&at)?);
+            }
+            rows.sort_by_key(|r| r.ordinal);
+            for row in &rows {
+                if !replay_one(row, &mut next, visit)? {
+                    return Ok(visited + 1);
+                }
+                visited += 1;
+            }
+            i = j;
+        }
+        for row in self.pending.iter().filter(|r| r.ordinal > since) {
+            if !replay_one(row, &mut next, visit)? {
+                return Ok(visited + 1);
+            }
+            visited += 1;
+        }
+        if next < self.next_ordinal {
+            return Err(StoreError::EventGone { ordinal: next });
+        }
+        Ok(visited)
+    }
+
     /// Loads the fingerprints of the segments whose time range overlaps the rows'.
     fn load_fingerprints(&mut self, rows: &[StoredEvent]) -> Result<(), StoreError> {
-        let (Some(lo), Some(hi)) = (rows.iter().map(|r| r.ms).min(), rows.iter().map(|r| r.ms).max()) else { return Ok(()) };
+        let (Some(lo), Some(hi)) = (
+            rows.iter().map(|r| r.ms).min(),
+            rows.iter().map(|r| r.ms).max(),
+        ) else {
+            return Ok(());
+        };
         for meta in &self.segments {
             if meta.max_ms >= lo && meta.min_ms <= hi && !self.loaded.contains(&meta.seq) {
                 let fps = Columns::of_segment(meta)?.fingerprints()?;
@@ -210,7 +369,10 @@ impl ColumnarStore {
                 fs::create_dir_all(&day_dir).map_err(StoreError::io(&day_dir))?;
                 sync_dir(&self.dir.join("segments"))?;
             }
-            for (chunk, chunk_fps) in rows.chunks(self.config.segment_rows).zip(fps.chunks(self.config.segment_rows)) {
+            for (chunk, chunk_fps) in rows
+                .chunks(self.config.segment_rows)
+                .zip(fps.chunks(self.config.segment_rows))
+            {
                 let seq = self.next_seq;
                 self.next_seq += 1;
                 let path = day_dir.join(format!("{seq:010}.seg"));
@@ -219,7 +381,7 @@ impl ColumnarStore {
             }
             sync_dir(&day_dir)?;
         }
-        self.wal.clear()?;
+        self.wal.clear(self.next_ordinal)?;
         // the sealed fingerprints leave memory; dedup reloads a segment when a batch overlaps it
         for (_, _, fps) in &by_day {
             for fp in fps {
@@ -292,7 +454,11 @@ impl EventStore for ColumnarStore {
         self.seal()
     }
 
-    fn search(&self, q: &Query, visit: &mut dyn FnMut(StoredEvent) -> bool) -> Result<(), StoreError> {
+    fn search(
+        &self,
+        q: &Query,
+        visit: &mut dyn FnMut(StoredEvent) -> bool,
+    ) -> Result<(), StoreError> {
         self.scan(q, &mut |cols, hits| {
             for row in cols.rows_at(hits)? {
                 if !visit(row) {
@@ -312,7 +478,12 @@ impl EventStore for ColumnarStore {
         Ok(n)
     }
 
-    fn count_by(&self, q: &Query, fields: &[Field], top: Option<usize>) -> Result<Vec<Group>, StoreError> {
+    fn count_by(
+        &self,
+        q: &Query,
+        fields: &[Field],
+        top: Option<usize>,
+    ) -> Result<Vec<Group>, StoreError> {
         let mut groups: HashMap<Vec<GroupValue>, u64> = HashMap::new();
         self.scan(q, &mut |cols, hits| {
             for &f in fields {
@@ -341,7 +512,10 @@ impl EventStore for ColumnarStore {
             }
             Ok(true)
         })?;
-        let mut out: Vec<Group> = groups.into_iter().map(|(values, count)| Group { values, count }).collect();
+        let mut out: Vec<Group> = groups
+            .into_iter()
+            .map(|(values, count)| Group { values, count })
+            .collect();
         out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.values.cmp(&b.values)));
         if let Some(n) = top {
             out.truncate(n);
@@ -379,14 +553,20 @@ impl EventStore for ColumnarStore {
             }
         }
         if let Some(max) = policy.max_bytes {
-            let mut total: u64 = self.segments.iter().enumerate().filter(|(i, _)| !remove[*i]).map(|(_, s)| s.bytes).sum();
+            let mut total: u64 = self
+                .segments
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !remove[*i])
+                .map(|(_, s)| s.disk_bytes())
+                .sum();
             for &i in &order {
                 if total <= max {
                     break;
                 }
                 if !remove[i] {
                     remove[i] = true;
-                    total -= self.segments[i].bytes;
+                    total -= self.segments[i].disk_bytes();
                 }
             }
         }
@@ -395,6 +575,10 @@ impl EventStore for ColumnarStore {
             if !remove[i] {
                 kept.push(s);
                 continue;
+            }
+            // the lines first: a lines file without its segment would be taken for a torn seal
+            if let Some(lines) = &s.lines {
+                fs::remove_file(&lines.path).map_err(StoreError::io(&lines.path))?;
             }
             fs::remove_file(&s.path).map_err(StoreError::io(&s.path))?;
             let day = s.path.parent().expect("a day folder").to_path_buf();
@@ -405,11 +589,25 @@ impl EventStore for ColumnarStore {
             self.loaded.remove(&s.seq);
             report.segments += 1;
             report.events += s.rows as u64;
-            report.bytes += s.bytes;
+            report.bytes += s.disk_bytes();
         }
         self.segments = kept;
         Ok(report)
     }
+}
+
+/// Visits one replayed row, which must have the ordinal `next`.
+fn replay_one(
+    row: &StoredEvent,
+    next: &mut u64,
+    visit: &mut dyn FnMut(u64, Event) -> bool,
+) -> Result<bool, StoreError> {
+    if row.ordinal != *next {
+        return Err(StoreError::EventGone { ordinal: *next });
+    }
+    let event = row.event()?;
+    *next += 1;
+    Ok(visit(row.ordinal, event))
 }
 
 /// Called with a segment's columns and its matching rows; returns false to stop.
@@ -433,29 +631,52 @@ fn compile(f: &Filter, cols: &mut Columns<'_>) -> Result<Pred, StoreError> {
         Filter::All => Pred::True,
         Filter::Eq(field, value) => match (col(*field), value) {
             (Col::Num(id), Value::Number(n)) => {
-                let code = if field.kind() == FieldKind::Signed { zigzag(*n).wrapping_add(1) } else { *n as u64 + 1 };
+                let code = if field.kind() == FieldKind::Signed {
+                    zigzag(*n).wrapping_add(1)
+                } else {
+                    *n as u64 + 1
+                };
                 Pred::Num(id, code)
             }
             (Col::Num(id), Value::Bool(b)) => Pred::Num(id, 1 + u64::from(*b)),
             (_, Value::Text(t)) => text_pred(cols, *field, |s| s == t.as_slice())?,
-            _ => return Err(StoreError::Query(format!("{} cannot equal {value:?}", field.as_str()))),
+            _ => {
+                return Err(StoreError::Query(format!(
+                    "{} cannot equal {value:?}",
+                    field.as_str()
+                )))
+            }
         },
         Filter::Prefix(field, p) => text_pred(cols, *field, |s| s.starts_with(p))?,
         Filter::Contains(field, p) => text_pred(cols, *field, |s| contains(s, p))?,
         Filter::And(v) => {
-            let parts = v.iter().map(|f| compile(f, cols)).collect::<Result<Vec<_>, _>>()?;
+            let parts = v
+                .iter()
+                .map(|f| compile(f, cols))
+                .collect::<Result<Vec<_>, _>>()?;
             if parts.iter().any(|p| matches!(p, Pred::False)) {
                 Pred::False
             } else {
-                Pred::And(parts.into_iter().filter(|p| !matches!(p, Pred::True)).collect())
+                Pred::And(
+                    parts
+                        .into_iter()
+                        .filter(|p| !matches!(p, Pred::True))
+                        .collect(),
+                )
             }
         }
         Filter::Or(v) => {
-            let parts: Vec<Pred> = v.iter().map(|f| compile(f, cols)).collect::<Result<Vec<_>, _>>()?;
+            let parts: Vec<Pred> = v
+                .iter()
+                .map(|f| compile(f, cols))
+                .collect::<Result<Vec<_>, _>>()?;
             if parts.iter().any(|p| matches!(p, Pred::True)) {
                 Pred::True
             } else {
-                let parts: Vec<Pred> = parts.into_iter().filter(|p| !matches!(p, Pred::False)).collect();
+                let parts: Vec<Pred> = parts
+                    .into_iter()
+                    .filter(|p| !matches!(p, Pred::False))
+                    .collect();
                 if parts.is_empty() {
                     Pred::False
                 } else {
@@ -473,7 +694,11 @@ fn compile(f: &Filter, cols: &mut Columns<'_>) -> Result<Pred, StoreError> {
 
 /// A text comparison resolved against the dictionary: a segment where no dictionary entry
 /// matches is skipped unread.
-fn text_pred(cols: &mut Columns<'_>, field: Field, m: impl Fn(&[u8]) -> bool) -> Result<Pred, StoreError> {
+fn text_pred(
+    cols: &mut Columns<'_>,
+    field: Field,
+    m: impl Fn(&[u8]) -> bool,
+) -> Result<Pred, StoreError> {
     let dict = cols.load_dict(field)?;
     let mut hit = vec![false; dict.len() + 1];
     let mut any = false;
@@ -489,7 +714,12 @@ fn text_pred(cols: &mut Columns<'_>, field: Field, m: impl Fn(&[u8]) -> bool) ->
     Ok(match col(field) {
         Col::Text(id) => Pred::Text(id, hit),
         Col::List(id) => Pred::List(id, hit),
-        Col::Num(_) => return Err(StoreError::Query(format!("{} is not a text field", field.as_str()))),
+        Col::Num(_) => {
+            return Err(StoreError::Query(format!(
+                "{} is not a text field",
+                field.as_str()
+            )))
+        }
     })
 }
 
@@ -505,7 +735,9 @@ fn eval(p: &Pred, cols: &Columns<'_>, i: usize) -> bool {
         Pred::Text(id, hit) => hit[cols.texts[id][i] as usize],
         Pred::List(id, hit) => {
             let (offsets, ids) = &cols.lists[id];
-            ids[offsets[i] as usize..offsets[i + 1] as usize].iter().any(|&v| hit.get(v as usize).copied().unwrap_or(false))
+            ids[offsets[i] as usize..offsets[i + 1] as usize]
+                .iter()
+                .any(|&v| hit.get(v as usize).copied().unwrap_or(false))
         }
         Pred::And(v) => v.iter().all(|p| eval(p, cols, i)),
         Pred::Or(v) => v.iter().any(|p| eval(p, cols, i)),
@@ -526,13 +758,19 @@ fn group_values(cols: &Columns<'_>, field: Field, i: usize) -> Vec<GroupValue> {
         }
         Col::Text(id) => {
             let v = cols.texts[&id][i] as usize;
-            vec![cols.dicts[&id].get(v.wrapping_sub(1)).map_or(GroupValue::None, |s| GroupValue::Text(s.clone()))]
+            vec![cols.dicts[&id]
+                .get(v.wrapping_sub(1))
+                .map_or(GroupValue::None, |s| GroupValue::Text(s.clone()))]
         }
         Col::List(id) => {
             let (offsets, ids) = &cols.lists[&id];
             let items: Vec<GroupValue> = ids[offsets[i] as usize..offsets[i + 1] as usize]
                 .iter()
-                .filter_map(|&v| cols.dicts[&id].get((v as usize).wrapping_sub(1)).map(|s| GroupValue::Text(s.clone())))
+                .filter_map(|&v| {
+                    cols.dicts[&id]
+                        .get((v as usize).wrapping_sub(1))
+                        .map(|s| GroupValue::Text(s.clone()))
+                })
                 .collect();
             if items.is_empty() {
                 vec![GroupValue::None]
@@ -553,7 +791,9 @@ fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    fs::File::open(dir).and_then(|f| f.sync_all()).map_err(StoreError::io(dir))
+    fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(StoreError::io(dir))
 }
 
 /// `YYYY-MM-DD` of a day counted from 1970-01-01 (Hinnant's civil-from-days).

@@ -14,6 +14,14 @@ pub enum StoreError {
     /// A stored event's lines no longer assemble into exactly one event.
     #[error("stored event {ms}:{serial} does not assemble back into one event")]
     Rebuild { serial: u64, ms: u64 },
+    /// The record lines of this event (and maybe of later ones) were released: the event can
+    /// be searched by its fields but not rebuilt or replayed.
+    #[error("the record lines of event #{ordinal} were released")]
+    LinesReleased { ordinal: u64 },
+    /// A replay needs this event, and the store no longer has it (removed by retention, or in
+    /// a damaged file left out on open).
+    #[error("event #{ordinal} is no longer in the store")]
+    EventGone { ordinal: u64 },
     /// A query asks for something the fields cannot answer (a number for a text field, …).
     #[error("bad query: {0}")]
     Query(String),
@@ -24,7 +32,12 @@ impl StoreError {
     /// interrupted call); damaged files and bad queries never do.
     pub fn is_retryable(&self) -> bool {
         match self {
-            StoreError::Io { source, .. } => !matches!(source.kind(), io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidData),
+            StoreError::Io { source, .. } => !matches!(
+                source.kind(),
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::PermissionDenied
+                    | io::ErrorKind::InvalidData
+            ),
             _ => false,
         }
     }

@@ -103,13 +103,20 @@ impl Field {
 
     pub fn kind(self) -> FieldKind {
         match self {
-            Field::Pid | Field::Ppid | Field::Uid | Field::Auid | Field::Euid | Field::Port => FieldKind::Number,
+            Field::Pid | Field::Ppid | Field::Uid | Field::Auid | Field::Euid | Field::Port => {
+                FieldKind::Number
+            }
             Field::Exit => FieldKind::Signed,
             Field::Success => FieldKind::Bool,
             Field::Key | Field::Type | Field::Path => FieldKind::TextList,
-            Field::Node | Field::Syscall | Field::Exe | Field::Comm | Field::Cwd | Field::Argv | Field::Addr | Field::Container => {
-                FieldKind::Text
-            }
+            Field::Node
+            | Field::Syscall
+            | Field::Exe
+            | Field::Comm
+            | Field::Cwd
+            | Field::Argv
+            | Field::Addr
+            | Field::Container => FieldKind::Text,
         }
     }
 }
@@ -184,11 +191,19 @@ pub struct Query {
 
 impl Query {
     pub fn all() -> Query {
-        Query { since_ms: None, until_ms: None, filter: Filter::All }
+        Query {
+            since_ms: None,
+            until_ms: None,
+            filter: Filter::All,
+        }
     }
 
     pub fn filter(filter: Filter) -> Query {
-        Query { since_ms: None, until_ms: None, filter }
+        Query {
+            since_ms: None,
+            until_ms: None,
+            filter,
+        }
     }
 
     pub(crate) fn overlaps(&self, min_ms: u64, max_ms: u64) -> bool {
@@ -235,12 +250,17 @@ pub struct RetentionReport {
 }
 
 /// What one ingest call did. `received = stored + duplicates`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IngestReport {
     pub received: u64,
     pub stored: u64,
     /// Events already in the store (same node, serial, time and records), not stored again.
     pub duplicates: u64,
+    /// The stored events: indices into the input slice, ascending. `accepted[i]` got the
+    /// ordinal `first_ordinal + i`.
+    pub accepted: Vec<u32>,
+    /// The ordinal of the first stored event (the next ordinal when none was stored).
+    pub first_ordinal: u64,
 }
 
 /// Text as UTF-8 where it is (other bytes as `\xNN`), numbers in decimal, `yes`/`no`, `-` for

@@ -14,15 +14,29 @@ use crate::checksum::hash64;
 use crate::codec::{put_bytes, put_varint, unzigzag, zigzag, Reader};
 use crate::error::StoreError;
 
-const COMPLETIONS: [Completion; 6] =
-    [Completion::Eoe, Completion::Standalone, Completion::Proctitle, Completion::Timeout, Completion::Evicted, Completion::EndOfInput];
-const INCOMPLETES: [Incomplete; 5] =
-    [Incomplete::NoSyscallRecord, Incomplete::MissingPaths, Incomplete::MissingArguments, Incomplete::NoEoe, Incomplete::Evicted];
+const COMPLETIONS: [Completion; 6] = [
+    Completion::Eoe,
+    Completion::Standalone,
+    Completion::Proctitle,
+    Completion::Timeout,
+    Completion::Evicted,
+    Completion::EndOfInput,
+];
+const INCOMPLETES: [Incomplete; 5] = [
+    Incomplete::NoSyscallRecord,
+    Incomplete::MissingPaths,
+    Incomplete::MissingArguments,
+    Incomplete::NoEoe,
+    Incomplete::Evicted,
+];
 
 /// One event as the store keeps it. Byte strings are the kernel's bytes (decoded from hex where
 /// the kernel hex-encodes), never re-encoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEvent {
+    /// The event's place in ingest order: consecutive over the store's life, from 1. 0 for a
+    /// row that was never stored ([`StoredEvent::from_event`]).
+    pub ordinal: u64,
     /// Event time, milliseconds since the Unix epoch.
     pub ms: u64,
     pub serial: u64,
@@ -54,13 +68,15 @@ pub struct StoredEvent {
     pub completion: Completion,
     pub incomplete: Vec<Incomplete>,
     pub duplicate_records: u32,
-    /// Every record's line as read, each ending in `\n`.
-    pub raw: Vec<u8>,
+    /// Every record's line as read, each ending in `\n`; `None` once the store released the
+    /// lines (see [`crate::ColumnarStore::release_lines`]).
+    pub raw: Option<Vec<u8>>,
 }
 
 impl Default for StoredEvent {
     fn default() -> StoredEvent {
         StoredEvent {
+            ordinal: 0,
             ms: 0,
             serial: 0,
             node: Vec::new(),
@@ -85,7 +101,7 @@ impl Default for StoredEvent {
             completion: Completion::EndOfInput,
             incomplete: Vec::new(),
             duplicate_records: 0,
-            raw: Vec::new(),
+            raw: None,
         }
     }
 }
@@ -107,17 +123,27 @@ impl StoredEvent {
         for rec in e.records() {
             raw.extend_from_slice(rec.line);
             raw.push(b'\n');
-            let name = rec.record_type.name().map_or_else(|| format!("UNKNOWN[{}]", rec.record_type.0).into_bytes(), |n| n.as_bytes().to_vec());
+            let name = rec.record_type.name().map_or_else(
+                || format!("UNKNOWN[{}]", rec.record_type.0).into_bytes(),
+                |n| n.as_bytes().to_vec(),
+            );
             if !row.types.contains(&name) {
                 row.types.push(name);
             }
             if Some(rec.record_type) == container_id && row.container.is_none() {
-                row.container = Fields::new(rec.body).find(|f| f.name == b"contid").map(|f| f.value.bytes().to_vec());
+                row.container = Fields::new(rec.body)
+                    .find(|f| f.name == b"contid")
+                    .map(|f| f.value.bytes().to_vec());
             }
         }
-        row.raw = raw;
+        row.raw = Some(raw);
         if let Some(s) = summarize(e) {
-            let id = |name: &str| s.ids.iter().find(|(n, _)| *n == name).and_then(|(_, i)| i.value);
+            let id = |name: &str| {
+                s.ids
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .and_then(|(_, i)| i.value)
+            };
             row.pid = s.pid;
             row.ppid = s.ppid;
             row.uid = id("uid");
@@ -134,7 +160,11 @@ impl StoredEvent {
             row.comm = s.comm.as_deref().map(<[u8]>::to_vec);
             row.keys = s.keys.iter().map(|k| k.to_vec()).collect();
             row.cwd = s.cwd.as_deref().map(<[u8]>::to_vec);
-            row.paths = s.paths.iter().filter_map(|p| p.name.as_deref().map(<[u8]>::to_vec)).collect();
+            row.paths = s
+                .paths
+                .iter()
+                .filter_map(|p| p.name.as_deref().map(<[u8]>::to_vec))
+                .collect();
             if let Some(sa) = &s.sockaddr {
                 row.addr = sa.addr.clone();
                 row.port = sa.port;
@@ -160,21 +190,35 @@ impl StoredEvent {
         key.extend_from_slice(&self.ms.to_le_bytes());
         key.extend_from_slice(&self.serial.to_le_bytes());
         key.extend_from_slice(&self.node);
-        hash64(hash64(0x6175_6469_746d_6573, &key), &self.raw)
+        hash64(
+            hash64(0x6175_6469_746d_6573, &key),
+            self.raw.as_deref().unwrap_or_default(),
+        )
     }
 
     /// Rebuilds the assembled event from its lines, with the completion and flags it had when it
-    /// was stored.
+    /// was stored; [`StoreError::LinesReleased`] when the store no longer has the lines.
     pub fn event(&self) -> Result<Event, StoreError> {
+        let Some(raw) = &self.raw else {
+            return Err(StoreError::LinesReleased {
+                ordinal: self.ordinal,
+            });
+        };
         let mut asm = Assembler::new(assemble::Config::default());
         let mut out: Vec<Event> = Vec::with_capacity(1);
-        for line in self.raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let record = parse::parse_line(line).map_err(|_| StoreError::Rebuild { serial: self.serial, ms: self.ms })?;
+        for line in raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let record = parse::parse_line(line).map_err(|_| StoreError::Rebuild {
+                serial: self.serial,
+                ms: self.ms,
+            })?;
             asm.push(&record, &mut out);
         }
         asm.finish_all(&mut out);
         if out.len() != 1 {
-            return Err(StoreError::Rebuild { serial: self.serial, ms: self.ms });
+            return Err(StoreError::Rebuild {
+                serial: self.serial,
+                ms: self.ms,
+            });
         }
         let mut event = out.pop().expect("one event");
         event.completion = self.completion;
@@ -184,11 +228,16 @@ impl StoredEvent {
     }
 
     pub(crate) fn completion_code(&self) -> u64 {
-        COMPLETIONS.iter().position(|&c| c == self.completion).unwrap_or(0) as u64
+        COMPLETIONS
+            .iter()
+            .position(|&c| c == self.completion)
+            .unwrap_or(0) as u64
     }
 
     pub(crate) fn incomplete_bits(&self) -> u64 {
-        self.incomplete.iter().fold(0, |acc, i| acc | 1 << INCOMPLETES.iter().position(|x| x == i).unwrap_or(0))
+        self.incomplete.iter().fold(0, |acc, i| {
+            acc | 1 << INCOMPLETES.iter().position(|x| x == i).unwrap_or(0)
+        })
     }
 
     pub(crate) fn set_completion(&mut self, code: u64) -> Option<()> {
@@ -197,7 +246,12 @@ impl StoredEvent {
     }
 
     pub(crate) fn set_incomplete(&mut self, bits: u64) {
-        self.incomplete = INCOMPLETES.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, x)| *x).collect();
+        self.incomplete = INCOMPLETES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, x)| *x)
+            .collect();
     }
 
     /// Appends the row in the write-ahead log's encoding.
@@ -224,12 +278,18 @@ impl StoredEvent {
         put_varint(out, self.completion_code());
         put_varint(out, self.incomplete_bits());
         put_varint(out, u64::from(self.duplicate_records));
-        put_bytes(out, &self.raw);
+        put_bytes(out, self.raw.as_deref().unwrap_or_default());
     }
 
     /// Reads a row written by [`StoredEvent::encode`]; `None` when the bytes are damaged.
     pub(crate) fn decode(r: &mut Reader<'_>) -> Option<StoredEvent> {
-        let mut row = StoredEvent { ms: r.varint()?, serial: r.varint()?, node: r.bytes()?.to_vec(), types: get_list(r)?, ..StoredEvent::default() };
+        let mut row = StoredEvent {
+            ms: r.varint()?,
+            serial: r.varint()?,
+            node: r.bytes()?.to_vec(),
+            types: get_list(r)?,
+            ..StoredEvent::default()
+        };
         let mut ids = [None; 5];
         for id in &mut ids {
             *id = opt_u32(r.varint()?)?;
@@ -261,7 +321,7 @@ impl StoredEvent {
         row.set_completion(r.varint()?)?;
         row.set_incomplete(r.varint()?);
         row.duplicate_records = u32::try_from(r.varint()?).ok()?;
-        row.raw = r.bytes()?.to_vec();
+        row.raw = Some(r.bytes()?.to_vec());
         Some(row)
     }
 }

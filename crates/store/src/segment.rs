@@ -1,16 +1,21 @@
-//! Segment files: up to a few tens of thousands of events of one day, one column per field.
+//! Segment files: up to a few tens of thousands of events of one day, one column per field, and
+//! beside each its lines file with the events' record lines.
 //!
-//! Integers are varints (time and serial as zigzag deltas from the previous row); text fields are
-//! ids into a per-segment dictionary (0 is "absent"); list fields are a count and ids per row;
-//! record lines are stored in blocks of [`RAW_BLOCK`] rows so that printing a few events does not
-//! decompress a whole segment. Every column is zstd-compressed on its own and carries a checksum.
+//! Integers are varints (time, serial and ordinal as zigzag deltas from the previous row); text
+//! fields are ids into a per-segment dictionary (0 is "absent"); list fields are a count and ids
+//! per row. Every column is zstd-compressed on its own and carries a checksum. The record lines
+//! are in the lines file (same layout, other magic) in blocks of [`RAW_BLOCK`] rows, so that
+//! printing a few events does not decompress a whole segment, and so that the lines can be
+//! released (the file deleted) while the fields stay searchable.
 //!
 //! ```text
-//! "AMSEG001" column bytes…  directory  dir_len:u64 dir_checksum:u64 "AMSEGEND"
-//! directory: rows min_ms max_ms ncols (id offset zlen rawlen checksum)×ncols, all u64 LE
+//! "AMSEG002"|"AMLIN001" column bytes…  directory  dir_len:u64 dir_checksum:u64 "AMSEGEND"
+//! directory: rows min_ms max_ms min_ordinal max_ordinal ncols (id offset zlen rawlen checksum)×ncols,
+//!            all u64 LE
 //! ```
 //!
-//! A file is checked whole (magic, directory, every column's checksum) when the store opens.
+//! A segment file is checked whole (magic, directory, every column's checksum) when the store
+//! opens; a lines file's directory is checked then, its blocks when they are read.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -24,7 +29,8 @@ use crate::error::StoreError;
 use crate::query::Field;
 use crate::row::{opt_u32, StoredEvent};
 
-const MAGIC: &[u8; 8] = b"AMSEG001";
+const MAGIC: &[u8; 8] = b"AMSEG002";
+const LINES_MAGIC: &[u8; 8] = b"AMLIN001";
 const END: &[u8; 8] = b"AMSEGEND";
 pub(crate) const RAW_BLOCK: usize = 1024;
 
@@ -45,6 +51,7 @@ const COMPLETION: u32 = 10;
 const INCOMPLETE: u32 = 11;
 const DUPLICATES: u32 = 12;
 const FINGERPRINT: u32 = 24;
+const ORDINAL: u32 = 25;
 const DICT: u32 = 100;
 const RAW: u32 = 1000;
 
@@ -116,15 +123,17 @@ fn list(field: Field, row: &StoredEvent) -> &[Vec<u8>] {
 pub(crate) fn encode_columns(rows: &[StoredEvent], fps: &[u64]) -> Vec<(u32, Vec<u8>)> {
     debug_assert_eq!(rows.len(), fps.len());
     let mut out: Vec<(u32, Vec<u8>)> = Vec::new();
-    let (mut ms, mut serial) = (Vec::new(), Vec::new());
-    let (mut pms, mut pserial) = (0i64, 0i64);
+    let (mut ms, mut serial, mut ordinal) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut pms, mut pserial, mut pord) = (0i64, 0i64, 0i64);
     for r in rows {
         put_varint(&mut ms, zigzag(r.ms as i64 - pms));
         put_varint(&mut serial, zigzag(r.serial as i64 - pserial));
-        (pms, pserial) = (r.ms as i64, r.serial as i64);
+        put_varint(&mut ordinal, zigzag(r.ordinal as i64 - pord));
+        (pms, pserial, pord) = (r.ms as i64, r.serial as i64, r.ordinal as i64);
     }
     out.push((MS, ms));
     out.push((SERIAL, serial));
+    out.push((ORDINAL, ordinal));
     for field in Field::ALL {
         let c = col(field);
         let mut bytes = Vec::new();
@@ -162,7 +171,14 @@ pub(crate) fn encode_columns(rows: &[StoredEvent], fps: &[u64]) -> Vec<(u32, Vec
     for (id, f) in [(COMPLETION, 0u8), (INCOMPLETE, 1), (DUPLICATES, 2)] {
         let mut bytes = Vec::new();
         for r in rows {
-            put_varint(&mut bytes, [r.completion_code(), r.incomplete_bits(), u64::from(r.duplicate_records)][f as usize]);
+            put_varint(
+                &mut bytes,
+                [
+                    r.completion_code(),
+                    r.incomplete_bits(),
+                    u64::from(r.duplicate_records),
+                ][f as usize],
+            );
         }
         out.push((id, bytes));
     }
@@ -171,10 +187,16 @@ pub(crate) fn encode_columns(rows: &[StoredEvent], fps: &[u64]) -> Vec<(u32, Vec
         fp.extend_from_slice(&f.to_le_bytes());
     }
     out.push((FINGERPRINT, fp));
+    out
+}
+
+/// The lines file's columns: the record lines in blocks of [`RAW_BLOCK`] rows.
+fn encode_lines(rows: &[StoredEvent]) -> Vec<(u32, Vec<u8>)> {
+    let mut out = Vec::new();
     for (k, block) in rows.chunks(RAW_BLOCK).enumerate() {
         let mut bytes = Vec::new();
         for r in block {
-            put_bytes(&mut bytes, &r.raw);
+            put_bytes(&mut bytes, r.raw.as_deref().unwrap_or_default());
         }
         out.push((RAW + k as u32, bytes));
     }
@@ -208,27 +230,95 @@ pub(crate) struct SegmentMeta {
     pub rows: usize,
     pub min_ms: u64,
     pub max_ms: u64,
+    pub min_ordinal: u64,
+    pub max_ordinal: u64,
+    /// The segment file's size (the lines file not included).
+    pub bytes: u64,
+    pub cols: Vec<ColMeta>,
+    /// The lines file, until released.
+    pub lines: Option<LinesMeta>,
+}
+
+impl SegmentMeta {
+    /// The segment's bytes on disk, its lines file included.
+    pub(crate) fn disk_bytes(&self) -> u64 {
+        self.bytes + self.lines.as_ref().map_or(0, |l| l.bytes)
+    }
+}
+
+/// A segment's lines file.
+#[derive(Clone, Debug)]
+pub(crate) struct LinesMeta {
+    pub path: PathBuf,
     pub bytes: u64,
     pub cols: Vec<ColMeta>,
 }
 
-/// Writes rows as a segment file (through a temporary name, synced, then renamed; the caller
-/// syncs the directory).
+/// The lines file beside a segment file.
+pub(crate) fn lines_path(segment: &Path) -> PathBuf {
+    segment.with_extension("lines")
+}
+
+/// Writes rows as a segment file and its lines file (each through a temporary name, synced,
+/// then renamed, the lines file first; the caller syncs the directory).
 /// `zstd` is reused from segment to segment: a compression context is megabytes of tables, and
 /// making one per column costs more (in page faults) than compressing.
-pub(crate) fn write(path: &Path, seq: u64, rows: &[StoredEvent], fps: &[u64], zstd: &mut zstd::bulk::Compressor<'static>) -> Result<SegmentMeta, StoreError> {
-    let mut file = Vec::with_capacity(rows.len() * 64);
-    file.extend_from_slice(MAGIC);
-    let mut cols = Vec::new();
-    for (id, raw) in encode_columns(rows, fps) {
-        let z = zstd.compress(&raw).map_err(StoreError::io(path))?;
-        cols.push(ColMeta { id, offset: file.len() as u64, zlen: z.len() as u64, rawlen: raw.len() as u64, checksum: hash64(u64::from(id), &z) });
-        file.extend_from_slice(&z);
-    }
+pub(crate) fn write(
+    path: &Path,
+    seq: u64,
+    rows: &[StoredEvent],
+    fps: &[u64],
+    zstd: &mut zstd::bulk::Compressor<'static>,
+) -> Result<SegmentMeta, StoreError> {
     let min_ms = rows.iter().map(|r| r.ms).min().unwrap_or(0);
     let max_ms = rows.iter().map(|r| r.ms).max().unwrap_or(0);
+    let min_ordinal = rows.iter().map(|r| r.ordinal).min().unwrap_or(0);
+    let max_ordinal = rows.iter().map(|r| r.ordinal).max().unwrap_or(0);
+    let head = [rows.len() as u64, min_ms, max_ms, min_ordinal, max_ordinal];
+    let lpath = lines_path(path);
+    let (lbytes, lcols) = write_file(&lpath, LINES_MAGIC, head, encode_lines(rows), zstd)?;
+    let (bytes, cols) = write_file(path, MAGIC, head, encode_columns(rows, fps), zstd)?;
+    Ok(SegmentMeta {
+        path: path.to_path_buf(),
+        seq,
+        rows: rows.len(),
+        min_ms,
+        max_ms,
+        min_ordinal,
+        max_ordinal,
+        bytes,
+        cols,
+        lines: Some(LinesMeta {
+            path: lpath,
+            bytes: lbytes,
+            cols: lcols,
+        }),
+    })
+}
+
+fn write_file(
+    path: &Path,
+    magic: &[u8; 8],
+    head: [u64; 5],
+    columns: Vec<(u32, Vec<u8>)>,
+    zstd: &mut zstd::bulk::Compressor<'static>,
+) -> Result<(u64, Vec<ColMeta>), StoreError> {
+    let mut file = Vec::with_capacity(1 << 20);
+    file.extend_from_slice(magic);
+    let mut cols = Vec::new();
+    for (id, raw) in columns {
+        let z = zstd.compress(&raw).map_err(StoreError::io(path))?;
+        cols.push(ColMeta {
+            id,
+            offset: file.len() as u64,
+            zlen: z.len() as u64,
+            rawlen: raw.len() as u64,
+            checksum: hash64(u64::from(id), &z),
+        });
+        file.extend_from_slice(&z);
+    }
     let mut dir = Vec::new();
-    for v in [rows.len() as u64, min_ms, max_ms, cols.len() as u64] {
+    for v in head.into_iter().chain([cols.len() as u64]) {
         dir.extend_from_slice(&v.to_le_bytes());
     }
     for c in &cols {
@@ -247,15 +337,73 @@ pub(crate) fn write(path: &Path, seq: u64, rows: &[StoredEvent], fps: &[u64], zs
     f.sync_data().map_err(StoreError::io(&tmp))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(StoreError::io(path))?;
-    Ok(SegmentMeta { path: path.to_path_buf(), seq, rows: rows.len(), min_ms, max_ms, bytes: file.len() as u64, cols })
+    Ok((file.len() as u64, cols))
 }
 
-/// Reads and checks a whole segment file: magic, directory and every column's checksum.
-pub(crate) fn open(path: &Path, seq: u64) -> Result<SegmentMeta, StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt { path: path.to_path_buf(), what: what.to_string() };
+/// Reads and checks a whole segment file (magic, directory and every column's checksum), and
+/// the directory of its lines file when there is one. A damaged lines file leaves the segment
+/// without lines and comes back beside it.
+pub(crate) fn open(path: &Path, seq: u64) -> Result<(SegmentMeta, Option<StoreError>), StoreError> {
     let file = std::fs::read(path).map_err(StoreError::io(path))?;
-    if file.len() < MAGIC.len() + 24 || &file[..8] != MAGIC {
-        return Err(corrupt("not a segment file (bad magic)"));
+    let (head, cols) = check_file(path, MAGIC, &file, true)?;
+    let [rows, min_ms, max_ms, min_ordinal, max_ordinal] = head;
+    let lpath = lines_path(path);
+    let (lines, problem) = match std::fs::read(&lpath) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
+        Err(e) => (
+            None,
+            Some(StoreError::Io {
+                path: lpath,
+                source: e,
+            }),
+        ),
+        Ok(lfile) => match check_file(&lpath, LINES_MAGIC, &lfile, false) {
+            Err(e) => (None, Some(e)),
+            Ok((lhead, _)) if lhead != head => (
+                None,
+                Some(StoreError::Corrupt {
+                    path: lpath,
+                    what: "does not belong to its segment".into(),
+                }),
+            ),
+            Ok((_, lcols)) => (
+                Some(LinesMeta {
+                    path: lpath,
+                    bytes: lfile.len() as u64,
+                    cols: lcols,
+                }),
+                None,
+            ),
+        },
+    };
+    let meta = SegmentMeta {
+        path: path.to_path_buf(),
+        seq,
+        rows: rows as usize,
+        min_ms,
+        max_ms,
+        min_ordinal,
+        max_ordinal,
+        bytes: file.len() as u64,
+        cols,
+        lines,
+    };
+    Ok((meta, problem))
+}
+
+/// Checks magic and directory (and every column when `whole`); returns the directory.
+fn check_file(
+    path: &Path,
+    magic: &[u8; 8],
+    file: &[u8],
+    whole: bool,
+) -> Result<([u64; 5], Vec<ColMeta>), StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+    };
+    if file.len() < MAGIC.len() + 24 || &file[..8] != magic {
+        return Err(corrupt("bad magic"));
     }
     let tail = &file[file.len() - 24..];
     if &tail[16..] != END {
@@ -271,34 +419,61 @@ pub(crate) fn open(path: &Path, seq: u64) -> Result<SegmentMeta, StoreError> {
         return Err(corrupt("directory checksum mismatch"));
     }
     let mut r = Reader::new(dir);
-    let (rows, min_ms, max_ms, ncols) = (r.u64_le(), r.u64_le(), r.u64_le(), r.u64_le());
-    let (Some(rows), Some(min_ms), Some(max_ms), Some(ncols)) = (rows, min_ms, max_ms, ncols) else {
-        return Err(corrupt("short directory"));
-    };
+    let mut head = [0u64; 6];
+    for h in &mut head {
+        *h = r.u64_le().ok_or_else(|| corrupt("short directory"))?;
+    }
     let mut cols = Vec::new();
-    for _ in 0..ncols {
+    for _ in 0..head[5] {
         let v: Option<Vec<u64>> = (0..5).map(|_| r.u64_le()).collect();
-        let Some(v) = v else { return Err(corrupt("short directory")) };
-        let c = ColMeta { id: v[0] as u32, offset: v[1], zlen: v[2], rawlen: v[3], checksum: v[4] };
-        let end = c.offset.checked_add(c.zlen).filter(|&e| e <= dir_start as u64);
-        let Some(end) = end else { return Err(corrupt("column outside the file")) };
-        if hash64(u64::from(c.id), &file[c.offset as usize..end as usize]) != c.checksum {
+        let Some(v) = v else {
+            return Err(corrupt("short directory"));
+        };
+        let c = ColMeta {
+            id: v[0] as u32,
+            offset: v[1],
+            zlen: v[2],
+            rawlen: v[3],
+            checksum: v[4],
+        };
+        let end = c
+            .offset
+            .checked_add(c.zlen)
+            .filter(|&e| e <= dir_start as u64);
+        let Some(end) = end else {
+            return Err(corrupt("column outside the file"));
+        };
+        if whole && hash64(u64::from(c.id), &file[c.offset as usize..end as usize]) != c.checksum {
             return Err(corrupt(&format!("column {} checksum mismatch", c.id)));
         }
         cols.push(c);
     }
-    Ok(SegmentMeta { path: path.to_path_buf(), seq, rows: rows as usize, min_ms, max_ms, bytes: file.len() as u64, cols })
+    Ok(([head[0], head[1], head[2], head[3], head[4]], cols))
 }
 
-/// Reads one column's uncompressed bytes; a column the segment does not have is empty.
-pub(crate) fn read_column(file: &File, meta: &SegmentMeta, id: u32) -> Result<Vec<u8>, StoreError> {
-    let Some(c) = meta.cols.iter().find(|c| c.id == id) else { return Ok(Vec::new()) };
+/// Reads one column's uncompressed bytes; a column the file does not have is empty.
+pub(crate) fn read_column(
+    file: &File,
+    path: &Path,
+    cols: &[ColMeta],
+    id: u32,
+) -> Result<Vec<u8>, StoreError> {
+    let Some(c) = cols.iter().find(|c| c.id == id) else {
+        return Ok(Vec::new());
+    };
     let mut z = vec![0u8; c.zlen as usize];
-    file.read_exact_at(&mut z, c.offset).map_err(StoreError::io(&meta.path))?;
+    file.read_exact_at(&mut z, c.offset)
+        .map_err(StoreError::io(path))?;
     if hash64(u64::from(c.id), &z) != c.checksum {
-        return Err(StoreError::Corrupt { path: meta.path.clone(), what: format!("column {} checksum mismatch", c.id) });
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            what: format!("column {} checksum mismatch", c.id),
+        });
     }
-    zstd::bulk::decompress(&z, c.rawlen as usize).map_err(|e| StoreError::Corrupt { path: meta.path.clone(), what: format!("column {}: {e}", c.id) })
+    zstd::bulk::decompress(&z, c.rawlen as usize).map_err(|e| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        what: format!("column {}: {e}", c.id),
+    })
 }
 
 /// Decoded columns of one segment (or of the rows not yet sealed), loaded as a query needs them.
@@ -316,11 +491,15 @@ pub(crate) struct Columns<'a> {
 
 enum Source<'a> {
     File(File, &'a SegmentMeta),
-    Memory(HashMap<u32, Vec<u8>>),
+    /// The unsealed rows, encoded (their lines are taken from the rows).
+    Memory(HashMap<u32, Vec<u8>>, &'a [StoredEvent]),
 }
 
 fn damaged(path: Option<&Path>, id: u32) -> StoreError {
-    StoreError::Corrupt { path: path.map_or_else(|| PathBuf::from("(memory)"), Path::to_path_buf), what: format!("column {id} does not decode") }
+    StoreError::Corrupt {
+        path: path.map_or_else(|| PathBuf::from("(memory)"), Path::to_path_buf),
+        what: format!("column {id} does not decode"),
+    }
 }
 
 impl<'a> Columns<'a> {
@@ -329,25 +508,78 @@ impl<'a> Columns<'a> {
         Ok(Columns::new(meta.rows, Source::File(file, meta)))
     }
 
-    pub(crate) fn of_rows(rows: &[StoredEvent], fps: &[u64]) -> Columns<'static> {
-        Columns::new(rows.len(), Source::Memory(encode_columns(rows, fps).into_iter().collect()))
+    pub(crate) fn of_rows(rows: &'a [StoredEvent], fps: &[u64]) -> Columns<'a> {
+        Columns::new(
+            rows.len(),
+            Source::Memory(encode_columns(rows, fps).into_iter().collect(), rows),
+        )
     }
 
     fn new(rows: usize, source: Source<'a>) -> Columns<'a> {
-        Columns { rows, source, ms: None, nums: HashMap::new(), texts: HashMap::new(), lists: HashMap::new(), dicts: HashMap::new() }
+        Columns {
+            rows,
+            source,
+            ms: None,
+            nums: HashMap::new(),
+            texts: HashMap::new(),
+            lists: HashMap::new(),
+            dicts: HashMap::new(),
+        }
     }
 
     fn path(&self) -> Option<&Path> {
         match &self.source {
             Source::File(_, m) => Some(&m.path),
-            Source::Memory(_) => None,
+            Source::Memory(..) => None,
         }
     }
 
     fn raw(&self, id: u32) -> Result<Vec<u8>, StoreError> {
         match &self.source {
-            Source::File(f, m) => read_column(f, m, id),
-            Source::Memory(cols) => Ok(cols.get(&id).cloned().unwrap_or_default()),
+            Source::File(f, m) => read_column(f, &m.path, &m.cols, id),
+            Source::Memory(cols, _) => Ok(cols.get(&id).cloned().unwrap_or_default()),
+        }
+    }
+
+    /// The ordinal of every row.
+    pub(crate) fn ordinals(&self) -> Result<Vec<u64>, StoreError> {
+        let mut v = self.varints(ORDINAL)?;
+        let mut t = 0i64;
+        for x in &mut v {
+            t = t.wrapping_add(unzigzag(*x));
+            *x = t as u64;
+        }
+        Ok(v)
+    }
+
+    /// The record lines of the rows of block `k`; `None` when they were released.
+    fn line_block(&self, k: usize) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        match &self.source {
+            Source::Memory(_, rows) => Ok(Some(
+                rows.iter()
+                    .skip(k * RAW_BLOCK)
+                    .take(RAW_BLOCK)
+                    .map(|r| r.raw.clone().unwrap_or_default())
+                    .collect(),
+            )),
+            Source::File(_, m) => {
+                let Some(lines) = &m.lines else {
+                    return Ok(None);
+                };
+                let file = File::open(&lines.path).map_err(StoreError::io(&lines.path))?;
+                let id = RAW + k as u32;
+                let bytes = read_column(&file, &lines.path, &lines.cols, id)?;
+                let mut r = Reader::new(&bytes);
+                let mut out = Vec::with_capacity(RAW_BLOCK);
+                while !r.is_empty() {
+                    out.push(
+                        r.bytes()
+                            .ok_or_else(|| damaged(Some(&lines.path), id))?
+                            .to_vec(),
+                    );
+                }
+                Ok(Some(out))
+            }
         }
     }
 
@@ -384,7 +616,11 @@ impl<'a> Columns<'a> {
             let mut r = Reader::new(&bytes);
             let mut dict = Vec::new();
             while !r.is_empty() {
-                dict.push(r.bytes().ok_or_else(|| damaged(self.path(), id + DICT))?.to_vec());
+                dict.push(
+                    r.bytes()
+                        .ok_or_else(|| damaged(self.path(), id + DICT))?
+                        .to_vec(),
+                );
             }
             self.dicts.insert(id, dict);
         }
@@ -431,7 +667,10 @@ impl<'a> Columns<'a> {
         if bytes.len() != self.rows * 8 {
             return Err(damaged(self.path(), FINGERPRINT));
         }
-        Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8"))).collect())
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8")))
+            .collect())
     }
 
     /// Materializes the given rows (ascending) as whole events.
@@ -453,27 +692,42 @@ impl<'a> Columns<'a> {
             }
             v
         };
-        let flags = [self.varints(COMPLETION)?, self.varints(INCOMPLETE)?, self.varints(DUPLICATES)?];
-        let mut block: Option<(usize, Vec<Vec<u8>>)> = None;
+        let flags = [
+            self.varints(COMPLETION)?,
+            self.varints(INCOMPLETE)?,
+            self.varints(DUPLICATES)?,
+        ];
+        let ordinals = self.ordinals()?;
+        let mut block: Option<(usize, Option<Vec<Vec<u8>>>)> = None;
         let mut out = Vec::with_capacity(at.len());
         for &i in at {
             let k = i / RAW_BLOCK;
             if block.as_ref().is_none_or(|(b, _)| *b != k) {
-                let bytes = self.raw(RAW + k as u32)?;
-                let mut r = Reader::new(&bytes);
-                let mut lines = Vec::new();
-                while !r.is_empty() {
-                    lines.push(r.bytes().ok_or_else(|| damaged(self.path(), RAW + k as u32))?.to_vec());
-                }
-                block = Some((k, lines));
+                block = Some((k, self.line_block(k)?));
             }
-            let raw = block.as_ref().and_then(|(_, l)| l.get(i % RAW_BLOCK)).ok_or_else(|| damaged(self.path(), RAW + k as u32))?;
-            let mut row = StoredEvent { ms: self.ms.as_ref().expect("loaded")[i], serial: serials[i], raw: raw.clone(), ..StoredEvent::default() };
-            row.set_completion(flags[0][i]).ok_or_else(|| damaged(self.path(), COMPLETION))?;
+            let raw = match block.as_ref().and_then(|(_, l)| l.as_ref()) {
+                None => None,
+                Some(lines) => Some(
+                    lines
+                        .get(i % RAW_BLOCK)
+                        .ok_or_else(|| damaged(self.path(), RAW + k as u32))?
+                        .clone(),
+                ),
+            };
+            let mut row = StoredEvent {
+                ordinal: ordinals[i],
+                ms: self.ms.as_ref().expect("loaded")[i],
+                serial: serials[i],
+                raw,
+                ..StoredEvent::default()
+            };
+            row.set_completion(flags[0][i])
+                .ok_or_else(|| damaged(self.path(), COMPLETION))?;
             row.set_incomplete(flags[1][i]);
             row.duplicate_records = flags[2][i] as u32;
             for f in Field::ALL {
-                self.fill(&mut row, f, i).ok_or_else(|| damaged(self.path(), 0))?;
+                self.fill(&mut row, f, i)
+                    .ok_or_else(|| damaged(self.path(), 0))?;
             }
             out.push(row);
         }
@@ -490,16 +744,28 @@ impl<'a> Columns<'a> {
                     Field::Uid => row.uid = opt_u32(v)?,
                     Field::Auid => row.auid = opt_u32(v)?,
                     Field::Euid => row.euid = opt_u32(v)?,
-                    Field::Success => row.success = [None, Some(false), Some(true)].get(v as usize).copied()?,
+                    Field::Success => {
+                        row.success = [None, Some(false), Some(true)].get(v as usize).copied()?
+                    }
                     Field::Exit => row.exit = if v == 0 { None } else { Some(unzigzag(v - 1)) },
-                    Field::Port => row.port = if v == 0 { None } else { Some(u16::try_from(v - 1).ok()?) },
+                    Field::Port => {
+                        row.port = if v == 0 {
+                            None
+                        } else {
+                            Some(u16::try_from(v - 1).ok()?)
+                        }
+                    }
                     _ => {}
                 }
             }
             Col::Text(id) => {
                 let dict = &self.dicts[&id];
                 let v = self.texts[&id][i] as usize;
-                let s = if v == 0 { None } else { Some(dict.get(v - 1)?.clone()) };
+                let s = if v == 0 {
+                    None
+                } else {
+                    Some(dict.get(v - 1)?.clone())
+                };
                 match field {
                     Field::Node => row.node = s.unwrap_or_default(),
                     Field::Syscall => row.syscall = s,
@@ -515,8 +781,10 @@ impl<'a> Columns<'a> {
             Col::List(id) => {
                 let dict = &self.dicts[&id];
                 let (offsets, ids) = &self.lists[&id];
-                let items: Option<Vec<Vec<u8>>> =
-                    ids[offsets[i] as usize..offsets[i + 1] as usize].iter().map(|&v| dict.get((v as usize).checked_sub(1)?).cloned()).collect();
+                let items: Option<Vec<Vec<u8>>> = ids[offsets[i] as usize..offsets[i + 1] as usize]
+                    .iter()
+                    .map(|&v| dict.get((v as usize).checked_sub(1)?).cloned())
+                    .collect();
                 let items = items?;
                 match field {
                     Field::Type => row.types = items,

@@ -56,7 +56,12 @@ fn tokens(text: &str) -> Result<Vec<(usize, Tok)>, SyntaxError> {
                 i += 1;
                 loop {
                     match b.get(i) {
-                        None => return Err(SyntaxError { at: start, what: "unterminated quote".into() }),
+                        None => {
+                            return Err(SyntaxError {
+                                at: start,
+                                what: "unterminated quote".into(),
+                            })
+                        }
                         Some(b'"') => {
                             i += 1;
                             break;
@@ -103,10 +108,17 @@ pub fn parse(text: &str) -> Result<Filter, SyntaxError> {
     if toks.is_empty() {
         return Ok(Filter::All);
     }
-    let mut p = Parser { toks, pos: 0, end: text.len() };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        end: text.len(),
+    };
     let f = p.or()?;
     if let Some((at, t)) = p.toks.get(p.pos) {
-        return Err(SyntaxError { at: *at, what: format!("unexpected {t:?}") });
+        return Err(SyntaxError {
+            at: *at,
+            what: format!("unexpected {t:?}"),
+        });
     }
     Ok(f)
 }
@@ -126,7 +138,11 @@ impl Parser {
             self.pos += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.pop().expect("one") } else { Filter::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.pop().expect("one")
+        } else {
+            Filter::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Filter, SyntaxError> {
@@ -134,18 +150,28 @@ impl Parser {
         loop {
             if self.peek_word("and") {
                 self.pos += 1;
-            } else if self.pos >= self.toks.len() || self.peek_word("or") || matches!(self.toks[self.pos].1, Tok::Close) {
+            } else if self.pos >= self.toks.len()
+                || self.peek_word("or")
+                || matches!(self.toks[self.pos].1, Tok::Close)
+            {
                 break;
             }
             parts.push(self.unary()?);
         }
-        Ok(if parts.len() == 1 { parts.pop().expect("one") } else { Filter::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.pop().expect("one")
+        } else {
+            Filter::And(parts)
+        })
     }
 
     fn unary(&mut self) -> Result<Filter, SyntaxError> {
         let at = self.at();
         match self.toks.get(self.pos).cloned() {
-            None => Err(SyntaxError { at, what: "expected a comparison".into() }),
+            None => Err(SyntaxError {
+                at,
+                what: "expected a comparison".into(),
+            }),
             Some((_, Tok::Word(w))) if w == "not" => {
                 self.pos += 1;
                 Ok(Filter::Not(Box::new(self.unary()?)))
@@ -158,14 +184,20 @@ impl Parser {
                         self.pos += 1;
                         Ok(f)
                     }
-                    _ => Err(SyntaxError { at: self.at(), what: "expected )".into() }),
+                    _ => Err(SyntaxError {
+                        at: self.at(),
+                        what: "expected )".into(),
+                    }),
                 }
             }
             Some((_, Tok::Word(w))) => {
                 self.pos += 1;
                 self.comparison(at, &w)
             }
-            Some((_, t)) => Err(SyntaxError { at, what: format!("unexpected {t:?}") }),
+            Some((_, t)) => Err(SyntaxError {
+                at,
+                what: format!("unexpected {t:?}"),
+            }),
         }
     }
 
@@ -176,14 +208,22 @@ impl Parser {
             .min_by_key(|&(i, op)| (i, std::cmp::Reverse(op.len())))
             .map(|(i, op)| (&word[..i], op, &word[i + op.len()..]))
             .ok_or_else(|| SyntaxError { at, what: format!("expected FIELD=VALUE, FIELD!=VALUE, FIELD^=PREFIX or FIELD~TEXT, found {word:?}") })?;
-        let field = Field::from_name(name).ok_or_else(|| SyntaxError { at, what: format!("unknown field {name:?}") })?;
+        let field = Field::from_name(name).ok_or_else(|| SyntaxError {
+            at,
+            what: format!("unknown field {name:?}"),
+        })?;
         let value = if rest.is_empty() {
             match self.toks.get(self.pos).cloned() {
                 Some((_, Tok::Quoted(q))) => {
                     self.pos += 1;
                     q
                 }
-                _ => return Err(SyntaxError { at, what: format!("{name}{op} needs a value") }),
+                _ => {
+                    return Err(SyntaxError {
+                        at,
+                        what: format!("{name}{op} needs a value"),
+                    })
+                }
             }
         } else {
             rest.to_string()
@@ -192,7 +232,10 @@ impl Parser {
         let f = match op {
             "^=" | "~" => {
                 if !matches!(field.kind(), FieldKind::Text | FieldKind::TextList) {
-                    return Err(SyntaxError { at, what: format!("{name} is not a text field: {op} does not apply") });
+                    return Err(SyntaxError {
+                        at,
+                        what: format!("{name} is not a text field: {op} does not apply"),
+                    });
                 }
                 if op == "^=" {
                     Filter::Prefix(field, value.into_bytes())
@@ -216,8 +259,14 @@ impl Parser {
 
 fn typed(field: Field, v: &str) -> Result<Value, String> {
     match field.kind() {
-        FieldKind::Number => v.parse::<u32>().map(|n| Value::Number(i64::from(n))).map_err(|_| format!("{} takes a number, not {v:?}", field.as_str())),
-        FieldKind::Signed => v.parse::<i64>().map(Value::Number).map_err(|_| format!("{} takes a number, not {v:?}", field.as_str())),
+        FieldKind::Number => v
+            .parse::<u32>()
+            .map(|n| Value::Number(i64::from(n)))
+            .map_err(|_| format!("{} takes a number, not {v:?}", field.as_str())),
+        FieldKind::Signed => v
+            .parse::<i64>()
+            .map(Value::Number)
+            .map_err(|_| format!("{} takes a number, not {v:?}", field.as_str())),
         FieldKind::Bool => match v {
             "yes" | "true" => Ok(Value::Bool(true)),
             "no" | "false" => Ok(Value::Bool(false)),
@@ -239,35 +288,84 @@ mod tests {
     fn the_documented_examples_parse() {
         assert_eq!(
             parse("exe=/usr/bin/sudo and success=no").unwrap(),
-            Filter::And(vec![text(Field::Exe, "/usr/bin/sudo"), Filter::Eq(Field::Success, Value::Bool(false))])
+            Filter::And(vec![
+                text(Field::Exe, "/usr/bin/sudo"),
+                Filter::Eq(Field::Success, Value::Bool(false))
+            ])
         );
         assert_eq!(
             parse("path^=/etc/ and not uid=0").unwrap(),
-            Filter::And(vec![Filter::Prefix(Field::Path, b"/etc/".to_vec()), Filter::Not(Box::new(Filter::Eq(Field::Uid, Value::Number(0))))])
+            Filter::And(vec![
+                Filter::Prefix(Field::Path, b"/etc/".to_vec()),
+                Filter::Not(Box::new(Filter::Eq(Field::Uid, Value::Number(0))))
+            ])
         );
         assert_eq!(
             parse("argv~curl or (syscall=connect port=443)").unwrap(),
             Filter::Or(vec![
                 Filter::Contains(Field::Argv, b"curl".to_vec()),
-                Filter::And(vec![text(Field::Syscall, "connect"), Filter::Eq(Field::Port, Value::Number(443))])
+                Filter::And(vec![
+                    text(Field::Syscall, "connect"),
+                    Filter::Eq(Field::Port, Value::Number(443))
+                ])
             ])
         );
         assert_eq!(
             parse(r#"key="my \"k\"" exit=-13 cmdline~a"#).unwrap(),
-            Filter::And(vec![text(Field::Key, "my \"k\""), Filter::Eq(Field::Exit, Value::Number(-13)), Filter::Contains(Field::Argv, b"a".to_vec())])
+            Filter::And(vec![
+                text(Field::Key, "my \"k\""),
+                Filter::Eq(Field::Exit, Value::Number(-13)),
+                Filter::Contains(Field::Argv, b"a".to_vec())
+            ])
         );
-        assert_eq!(parse("comm!=sh").unwrap(), Filter::Not(Box::new(text(Field::Comm, "sh"))));
+        assert_eq!(
+            parse("comm!=sh").unwrap(),
+            Filter::Not(Box::new(text(Field::Comm, "sh")))
+        );
         assert_eq!(parse("").unwrap(), Filter::All);
     }
 
     #[test]
     fn errors_say_where() {
-        assert_eq!(parse("exe=/bin/ls and").unwrap_err(), SyntaxError { at: 15, what: "expected a comparison".into() });
-        assert_eq!(parse("color=red").unwrap_err(), SyntaxError { at: 0, what: "unknown field \"color\"".into() });
-        assert_eq!(parse("pid=x").unwrap_err(), SyntaxError { at: 4, what: "pid takes a number, not \"x\"".into() });
-        assert_eq!(parse("uid^=1").unwrap_err().what, "uid is not a text field: ^= does not apply");
-        assert_eq!(parse("(exe=a").unwrap_err(), SyntaxError { at: 6, what: "expected )".into() });
-        assert_eq!(parse("key=\"a").unwrap_err(), SyntaxError { at: 4, what: "unterminated quote".into() });
+        assert_eq!(
+            parse("exe=/bin/ls and").unwrap_err(),
+            SyntaxError {
+                at: 15,
+                what: "expected a comparison".into()
+            }
+        );
+        assert_eq!(
+            parse("color=red").unwrap_err(),
+            SyntaxError {
+                at: 0,
+                what: "unknown field \"color\"".into()
+            }
+        );
+        assert_eq!(
+            parse("pid=x").unwrap_err(),
+            SyntaxError {
+                at: 4,
+                what: "pid takes a number, not \"x\"".into()
+            }
+        );
+        assert_eq!(
+            parse("uid^=1").unwrap_err().what,
+            "uid is not a text field: ^= does not apply"
+        );
+        assert_eq!(
+            parse("(exe=a").unwrap_err(),
+            SyntaxError {
+                at: 6,
+                what: "expected )".into()
+            }
+        );
+        assert_eq!(
+            parse("key=\"a").unwrap_err(),
+            SyntaxError {
+                at: 4,
+                what: "unterminated quote".into()
+            }
+        );
         assert_eq!(parse("sudo").unwrap_err().at, 0);
     }
 }
