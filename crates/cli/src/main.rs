@@ -7,6 +7,7 @@
 
 mod agent_command;
 mod batch;
+mod graph_sync;
 mod ingest_command;
 mod lines;
 mod parse_command;
@@ -50,6 +51,8 @@ enum Command {
     Search(search_command::SearchArgs),
     /// Trace causes (back) or effects (forward) of a file, process, event or socket
     Trace(trace_command::TraceArgs),
+    /// Find how one entity reached another: a time-respecting chain of edges
+    Path(trace_command::PathArgs),
     /// Print the process tree of a pid, with argv and users
     Tree(trace_command::TreeArgs),
 }
@@ -143,6 +146,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest_command::run(args),
         Command::Search(args) => search_command::run(args),
         Command::Trace(args) => trace_command::run_trace(args),
+        Command::Path(args) => trace_command::run_path(args),
         Command::Tree(args) => trace_command::run_tree(args),
     };
     match result {

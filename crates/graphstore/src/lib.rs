@@ -31,7 +31,7 @@ mod read;
 mod write;
 
 pub use error::GraphStoreError;
-pub use read::{load, GraphFile};
+pub use read::{checkpoint_bytes, load, GraphFile};
 pub use write::{write_checkpoint, Checkpoint};
 
 /// Items per block of the tables addressed by id.

@@ -587,3 +587,19 @@ pub fn load(dir: &Path) -> Result<Option<(Builder, u64)>, GraphStoreError> {
     })?;
     Ok(Some((b, file.ordinal)))
 }
+
+/// The bytes on disk of the current checkpoint's files (0 when there is none).
+pub fn checkpoint_bytes(dir: &Path) -> Result<u64, GraphStoreError> {
+    let Some((_, gen)) = current(dir)? else {
+        return Ok(0);
+    };
+    let mut total = 0;
+    for entry in fs::read_dir(&gen).map_err(GraphStoreError::io(&gen))? {
+        let entry = entry.map_err(GraphStoreError::io(&gen))?;
+        total += entry
+            .metadata()
+            .map_err(GraphStoreError::io(&entry.path()))?
+            .len();
+    }
+    Ok(total)
+}
