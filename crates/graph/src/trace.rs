@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 
 use crate::fxhash::FxHashMap;
-use crate::model::{Detail, EdgeId, EntityId, Seq, Sym};
+use crate::model::{Detail, EdgeId, EntityId, HostId, Seq, Sym};
 use crate::read::GraphRead;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -256,14 +256,21 @@ fn crosses_loss<G: GraphRead + ?Sized>(g: &G, reached: &[Reached], back: bool) -
     if losses.is_empty() {
         return false;
     }
-    let hosts: Vec<_> = reached
-        .iter()
-        .map(|r| (g.entity(r.entity).host, r.at))
-        .collect();
-    losses.iter().any(|loss| {
-        hosts.iter().any(|&(host, at)| {
-            host == loss.host && if back { loss.at <= at } else { loss.at >= at }
-        })
+    // going back, a loss matters if it came no later than the time an entity was reached at:
+    // the earliest loss of each host decides (going forward, the latest)
+    let mut bound: FxHashMap<HostId, Seq> = FxHashMap::default();
+    for loss in losses.iter() {
+        let b = bound.entry(loss.host).or_insert(loss.at);
+        *b = if back {
+            (*b).min(loss.at)
+        } else {
+            (*b).max(loss.at)
+        };
+    }
+    reached.iter().any(|r| {
+        bound
+            .get(&g.entity(r.entity).host)
+            .is_some_and(|&at| if back { at <= r.at } else { at >= r.at })
     })
 }
 

@@ -9,6 +9,7 @@
 //! Blocks are read with positioned reads (`pread`), so one reader serves many lookups without
 //! seeking, and only the blocks a query needs are read and decompressed.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -116,6 +117,11 @@ pub struct BlockReader {
     path: PathBuf,
     file: File,
     blocks: Vec<BlockInfo>,
+    /// One decompression context for every block (a fresh one per block cost more than
+    /// decompressing, in page faults).
+    zstd: RefCell<zstd::bulk::Decompressor<'static>>,
+    /// Compressed bytes of the block being read.
+    packed: RefCell<Vec<u8>>,
 }
 
 impl BlockReader {
@@ -167,10 +173,14 @@ impl BlockReader {
                 key,
             });
         }
+        let zstd =
+            RefCell::new(zstd::bulk::Decompressor::new().map_err(GraphStoreError::io(path))?);
         Ok(BlockReader {
             path: path.to_path_buf(),
             file,
             blocks,
+            zstd,
+            packed: RefCell::new(Vec::new()),
         })
     }
 

@@ -49,12 +49,15 @@ struct Adjacency {
 /// One table's decoded blocks.
 struct Cache<T> {
     blocks: RefCell<HashMap<u32, Rc<Vec<T>>>>,
+    /// Blocks read and decoded (cache misses), for benchmarks.
+    misses: std::cell::Cell<u64>,
 }
 
 impl<T> Default for Cache<T> {
     fn default() -> Cache<T> {
         Cache {
             blocks: RefCell::new(HashMap::new()),
+            misses: std::cell::Cell::new(0),
         }
     }
 }
@@ -68,6 +71,7 @@ impl<T> Cache<T> {
         if let Some(b) = self.blocks.borrow().get(&block) {
             return Ok(b.clone());
         }
+        self.misses.set(self.misses.get() + 1);
         let b = Rc::new(load()?);
         let mut blocks = self.blocks.borrow_mut();
         if blocks.len() >= CACHE_BLOCKS {
@@ -202,6 +206,17 @@ impl GraphFile {
 
     pub fn stats(&self) -> GraphStats {
         self.stats
+    }
+
+    /// Blocks read from disk so far, per table: entities, edges, adjacency, strings, keyed.
+    pub fn blocks_read(&self) -> [u64; 5] {
+        [
+            self.entity_cache.misses.get(),
+            self.edge_cache.misses.get(),
+            self.adjacency_cache.misses.get(),
+            self.string_cache.misses.get(),
+            self.keyed_cache.misses.get(),
+        ]
     }
 
     /// Takes the first error a query met (a damaged block), if any.
