@@ -202,7 +202,8 @@ impl BlockReader {
             .blocks
             .get(i)
             .ok_or_else(|| GraphStoreError::corrupt(&self.path, format!("no block {i}")))?;
-        let mut packed = vec![0u8; b.len as usize];
+        let mut packed = self.packed.borrow_mut();
+        packed.resize(b.len as usize, 0);
         self.file
             .read_exact_at(&mut packed, b.offset)
             .map_err(GraphStoreError::io(&self.path))?;
@@ -212,8 +213,20 @@ impl BlockReader {
                 format!("block {i} checksum mismatch"),
             ));
         }
-        zstd::bulk::decompress(&packed, b.raw_len as usize).map_err(|e| {
-            GraphStoreError::corrupt(&self.path, format!("block {i} does not decompress: {e}"))
-        })
+        let mut raw = Vec::with_capacity(b.raw_len as usize);
+        let n = self
+            .zstd
+            .borrow_mut()
+            .decompress_to_buffer(&packed[..], &mut raw)
+            .map_err(|e| {
+                GraphStoreError::corrupt(&self.path, format!("block {i} does not decompress: {e}"))
+            })?;
+        if n as u64 != b.raw_len {
+            return Err(GraphStoreError::corrupt(
+                &self.path,
+                format!("block {i} decompresses to {n} bytes, not {}", b.raw_len),
+            ));
+        }
+        Ok(raw)
     }
 }
