@@ -355,12 +355,12 @@ fn entity(
         for host in hosts(g, node)? {
             for binding in g.name_history(host, text.as_bytes()).iter() {
                 if best.is_none_or(|(s, _)| binding.from >= s) {
-                    best = Some((binding.from, g.latest_version(binding.file)));
+                    best = Some((binding.from, binding.file));
                 }
             }
         }
         return best
-            .map(|(_, id)| (id, None))
+            .map(|(_, file)| (g.latest_version(file), None))
             .ok_or_else(|| anyhow::anyhow!("no file named {text} in the stored events"));
     }
     if let Some(rest) = text.strip_prefix("pid:") {

@@ -57,6 +57,24 @@ pub trait GraphRead {
     /// The process versions with this pid on this host, oldest first.
     fn processes_with_pid(&self, host: HostId, pid: u32) -> Vec<EntityId>;
 
+    /// The number of edges into and out of an entity.
+    fn degree(&self, id: EntityId) -> usize {
+        self.in_edges(id).len() + self.out_edges(id).len()
+    }
+
+    /// How many distinct entities share an edge with this one (hub detection).
+    fn neighbour_count(&self, id: EntityId) -> usize {
+        let mut seen: Vec<EntityId> = self
+            .in_edges(id)
+            .iter()
+            .map(|&e| self.edge(e).from)
+            .chain(self.out_edges(id).iter().map(|&e| self.edge(e).to))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen.len()
+    }
+
     /// The newest version of the entity this version belongs to.
     fn latest_version(&self, mut id: EntityId) -> EntityId {
         while let Some(n) = self.next_version(id) {

@@ -230,17 +230,9 @@ fn is_hub<G: GraphRead + ?Sized>(g: &G, v: EntityId, limits: &Limits, hub_syms: 
         }
     }
     if let Some(max) = limits.hub_degree {
-        let (ins, outs) = (g.in_edges(v), g.out_edges(v));
-        if ins.len() + outs.len() > max {
+        if g.degree(v) > max {
             // edges, not neighbours, may be many: count distinct neighbours only when needed
-            let mut seen: Vec<EntityId> = ins
-                .iter()
-                .map(|&e| g.edge(e).from)
-                .chain(outs.iter().map(|&e| g.edge(e).to))
-                .collect();
-            seen.sort();
-            seen.dedup();
-            return seen.len() > max;
+            return g.neighbour_count(v) > max;
         }
     }
     false

@@ -8,7 +8,8 @@
 //!   meta       ordinal covered, counts, hosts, known loss, reduction totals
 //!   entities   entity versions, 1,024 per block          (by EntityId)
 //!   edges      edges, 1,024 per block                    (by EdgeId)
-//!   adjacency  next version, in- and out-edges (CSR), 1,024 entities per block
+//!   adjacency  next version, distinct neighbours, in- and out-edges (CSR), 1,024 entities per block
+//!   biglists   the edge lists of entities with over 4,096 edges, one block each
 //!   strings    interned strings, 1,024 per block         (by Sym)
 //!   names      (host, path) → symbol and name bindings   (sorted keys)
 //!   pids       (host, pid) → process versions            (sorted keys)
@@ -32,7 +33,12 @@ mod write;
 
 pub use error::GraphStoreError;
 pub use read::{checkpoint_bytes, load, GraphFile};
-pub use write::{write_checkpoint, Checkpoint};
+pub use write::{write_checkpoint, write_checkpoint_with, Checkpoint, WriteOptions};
+
+/// The checkpoint format written. 2 added distinct-neighbour counts to the adjacency table, 3
+/// moved long edge lists into `biglists`; older formats are still loaded whole (`load` does not
+/// read adjacency) so that an ingest rewrites them, but not queried.
+pub(crate) const FORMAT: u64 = 3;
 
 /// Items per block of the tables addressed by id.
 pub(crate) const BLOCK_ITEMS: u32 = 1024;

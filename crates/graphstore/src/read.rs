@@ -20,7 +20,7 @@ use crate::write::{host_key, port_key};
 use crate::BLOCK_ITEMS;
 
 /// Decoded blocks kept per table before the cache is emptied.
-const CACHE_BLOCKS: usize = 2048;
+const CACHE_BLOCKS: usize = 4096;
 
 /// The current checkpoint's generation number and folder, if there is one.
 pub(crate) fn current(dir: &Path) -> Result<Option<(u64, PathBuf)>, GraphStoreError> {
@@ -42,6 +42,12 @@ pub(crate) fn current(dir: &Path) -> Result<Option<(u64, PathBuf)>, GraphStoreEr
 
 struct Adjacency {
     next: Option<EntityId>,
+    /// Distinct neighbours when the writer counted them (0: it did not).
+    neighbours: u32,
+    /// The lists' lengths, and where long lists are kept (their block in `biglists`).
+    n_in: usize,
+    n_out: usize,
+    big: Option<u32>,
     ins: Vec<EdgeId>,
     outs: Vec<EdgeId>,
 }
@@ -87,6 +93,8 @@ impl<T> Cache<T> {
 /// query.
 pub struct GraphFile {
     dir: PathBuf,
+    /// Older formats are loaded whole to be rewritten, not queried.
+    format: u64,
     ordinal: u64,
     entity_count: usize,
     edge_count: usize,
@@ -105,6 +113,8 @@ pub struct GraphFile {
     entity_cache: Cache<Entity>,
     edge_cache: Cache<Edge>,
     adjacency_cache: Cache<Adjacency>,
+    biglists: Option<BlockReader>,
+    big_cache: Cache<(Vec<EdgeId>, Vec<EdgeId>)>,
     string_cache: Cache<Box<[u8]>>,
     keyed_cache: Cache<(Vec<u8>, Vec<u8>)>,
     error: RefCell<Option<GraphStoreError>>,
@@ -120,10 +130,11 @@ impl GraphFile {
         let meta = BlockReader::open(&meta_path)?.read(0)?;
         let bad = || GraphStoreError::corrupt(&meta_path, "fields cut short or out of range");
         let r = &mut Reader::new(&meta);
-        if r.varint().ok_or_else(bad)? != 1 {
+        let format = r.varint().ok_or_else(bad)?;
+        if !(1..=crate::FORMAT).contains(&format) {
             return Err(GraphStoreError::corrupt(
                 &meta_path,
-                "unknown format version",
+                format!("unknown format version {format}"),
             ));
         }
         let mut v = [0u64; 5];
@@ -146,6 +157,7 @@ impl GraphFile {
         let table = |name: &str| BlockReader::open(&gen.join(name));
         let mut g = GraphFile {
             dir: gen.clone(),
+            format,
             ordinal,
             entity_count: entity_count as usize,
             edge_count: edge_count as usize,
@@ -164,6 +176,12 @@ impl GraphFile {
             entity_cache: Cache::default(),
             edge_cache: Cache::default(),
             adjacency_cache: Cache::default(),
+            biglists: if format == crate::FORMAT {
+                Some(table("biglists")?)
+            } else {
+                None
+            },
+            big_cache: Cache::default(),
             string_cache: Cache::default(),
             keyed_cache: Cache::default(),
             error: RefCell::new(None),
@@ -292,6 +310,12 @@ impl GraphFile {
         id: EntityId,
         pick: impl FnOnce(&Adjacency) -> T,
     ) -> Result<T, GraphStoreError> {
+        if self.format != crate::FORMAT {
+            return Err(GraphStoreError::corrupt(
+                &self.dir,
+                format!("adjacency of format {} (written by an older version): run an ingest to rewrite it", self.format),
+            ));
+        }
         let b = self.items(
             &self.adjacency,
             &self.adjacency_cache,
@@ -302,17 +326,28 @@ impl GraphFile {
                     0 => None,
                     d => Some(EntityId(i.checked_add(u32::try_from(d).ok()?)?)),
                 };
-                let mut lists = [Vec::new(), Vec::new()];
-                for list in &mut lists {
-                    let n = r.varint()?;
-                    let mut at = 0u32;
-                    for _ in 0..n {
-                        at = at.checked_add(r.u32()?)?;
-                        list.push(EdgeId(at));
-                    }
-                }
-                let [ins, outs] = lists;
-                Some(Adjacency { next, ins, outs })
+                let neighbours = r.u32()?;
+                let (n_in, n_out) = (
+                    usize::try_from(r.varint()?).ok()?,
+                    usize::try_from(r.varint()?).ok()?,
+                );
+                let big = match r.u32()? {
+                    0 => None,
+                    n => Some(n - 1),
+                };
+                let (ins, outs) = match big {
+                    Some(_) => (Vec::new(), Vec::new()),
+                    None => decode_lists(r, n_in, n_out)?,
+                };
+                Some(Adjacency {
+                    next,
+                    neighbours,
+                    n_in,
+                    n_out,
+                    big,
+                    ins,
+                    outs,
+                })
             },
         )?;
         Ok(pick(&b[(id.0 % BLOCK_ITEMS) as usize]))
@@ -327,6 +362,35 @@ impl GraphFile {
             |r, _, _| r.bytes().map(Box::from),
         )?;
         Ok(b[(s.0 % BLOCK_ITEMS) as usize].clone())
+    }
+
+    /// An entity's in- or out-edges, from its adjacency record or its block of `biglists`.
+    fn try_lists(&self, id: EntityId, ins: bool) -> Result<Vec<EdgeId>, GraphStoreError> {
+        let (big, n_in, n_out, inline) = self.try_adjacency(id, |a| {
+            (
+                a.big,
+                a.n_in,
+                a.n_out,
+                if ins { a.ins.clone() } else { a.outs.clone() },
+            )
+        })?;
+        let Some(big) = big else { return Ok(inline) };
+        let table = self
+            .biglists
+            .as_ref()
+            .ok_or_else(|| GraphStoreError::corrupt(&self.dir, "no biglists table"))?;
+        let lists = self.big_cache.get(big, || {
+            let raw = table.read(big as usize)?;
+            let lists = decode_lists(&mut Reader::new(&raw), n_in, n_out).ok_or_else(|| {
+                GraphStoreError::corrupt(table.path(), format!("block {big} does not decode"))
+            })?;
+            Ok(vec![lists])
+        })?;
+        Ok(if ins {
+            lists[0].0.clone()
+        } else {
+            lists[0].1.clone()
+        })
     }
 
     /// The value stored under `key` in a keyed table.
@@ -453,11 +517,11 @@ impl GraphRead for GraphFile {
     }
 
     fn in_edges(&self, id: EntityId) -> Cow<'_, [EdgeId]> {
-        Cow::Owned(self.or_fail(self.try_adjacency(id, |a| a.ins.clone()), Vec::new))
+        Cow::Owned(self.or_fail(self.try_lists(id, true), Vec::new))
     }
 
     fn out_edges(&self, id: EntityId) -> Cow<'_, [EdgeId]> {
-        Cow::Owned(self.or_fail(self.try_adjacency(id, |a| a.outs.clone()), Vec::new))
+        Cow::Owned(self.or_fail(self.try_lists(id, false), Vec::new))
     }
 
     fn next_version(&self, id: EntityId) -> Option<EntityId> {
@@ -466,6 +530,30 @@ impl GraphRead for GraphFile {
 
     fn entity_count(&self) -> usize {
         self.entity_count
+    }
+
+    fn degree(&self, id: EntityId) -> usize {
+        self.or_fail(self.try_adjacency(id, |a| a.n_in + a.n_out), || 0)
+    }
+
+    fn neighbour_count(&self, id: EntityId) -> usize {
+        let (counted, degree) = self.or_fail(
+            self.try_adjacency(id, |a| (a.neighbours, a.n_in + a.n_out)),
+            || (0, 0),
+        );
+        if counted > 0 || degree == 0 {
+            return counted as usize;
+        }
+        // few edges: count from them
+        let mut seen: Vec<EntityId> = self
+            .in_edges(id)
+            .iter()
+            .map(|&e| self.edge(e).from)
+            .chain(self.out_edges(id).iter().map(|&e| self.edge(e).to))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen.len()
     }
 
     fn edge_count(&self) -> usize {
@@ -617,4 +705,25 @@ pub fn checkpoint_bytes(dir: &Path) -> Result<u64, GraphStoreError> {
             .len();
     }
     Ok(total)
+}
+
+/// Reads `n_in` then `n_out` delta-coded edge ids.
+fn decode_lists(
+    r: &mut Reader<'_>,
+    n_in: usize,
+    n_out: usize,
+) -> Option<(Vec<EdgeId>, Vec<EdgeId>)> {
+    let mut lists = [
+        Vec::with_capacity(n_in.min(1 << 20)),
+        Vec::with_capacity(n_out.min(1 << 20)),
+    ];
+    for (list, n) in lists.iter_mut().zip([n_in, n_out]) {
+        let mut at = 0u32;
+        for _ in 0..n {
+            at = at.checked_add(r.u32()?)?;
+            list.push(EdgeId(at));
+        }
+    }
+    let [ins, outs] = lists;
+    Some((ins, outs))
 }

@@ -25,12 +25,42 @@ pub struct Checkpoint {
 
 const LEVEL: i32 = 3;
 
+/// How a checkpoint is laid out (the defaults are what queries are tuned for; tests lower them
+/// to exercise every path on small graphs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Entities with more edges than this have their distinct neighbours counted in the
+    /// adjacency table.
+    pub neighbours_from: usize,
+    /// Entities with more edges than this keep their edge lists in the `biglists` table.
+    pub big_list: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> WriteOptions {
+        WriteOptions {
+            neighbours_from: 64,
+            big_list: 4096,
+        }
+    }
+}
+
 /// Writes the builder's graph and state as the new checkpoint of `dir` (the graph folder),
 /// covering the store up to `ordinal`, then removes older checkpoints.
 pub fn write_checkpoint(
     dir: &Path,
     b: &Builder,
     ordinal: u64,
+) -> Result<Checkpoint, GraphStoreError> {
+    write_checkpoint_with(dir, b, ordinal, &WriteOptions::default())
+}
+
+/// [`write_checkpoint`] with a layout of one's own.
+pub fn write_checkpoint_with(
+    dir: &Path,
+    b: &Builder,
+    ordinal: u64,
+    options: &WriteOptions,
 ) -> Result<Checkpoint, GraphStoreError> {
     fs::create_dir_all(dir).map_err(GraphStoreError::io(dir))?;
     let current = crate::read::current(dir)?;
@@ -51,18 +81,52 @@ pub fn write_checkpoint(
     bytes += write_items(&tmp.join("edges"), g.edge_count(), |i, out, d| {
         put_edge(out, d, g.edge(graph::EdgeId(i as u32)))
     })?;
+    // long edge lists go out of line, one block each, so that reading an entity's degree or
+    // the short lists of its block neighbours never decodes them
+    let mut big = BlockWriter::create(&tmp.join("biglists"), LEVEL)?;
+    let mut big_count = 0u64;
+    let mut big_raw = Vec::new();
+    let mut big_err = None;
     bytes += write_items(&tmp.join("adjacency"), g.entity_count(), |i, out, _| {
         let id = EntityId(i as u32);
         put_varint(out, g.next_version(id).map_or(0, |n| u64::from(n.0 - id.0)));
-        for list in [g.in_edges(id), g.out_edges(id)] {
-            put_varint(out, list.len() as u64);
+        // distinct neighbours, kept for entities with many edges so that hub detection reads
+        // no edges (0: count them from the edges, which are few)
+        let (ins, outs) = (g.in_edges(id), g.out_edges(id));
+        if ins.len() + outs.len() > options.neighbours_from {
+            put_varint(out, GraphRead::neighbour_count(g, id) as u64);
+        } else {
+            put_varint(out, 0);
+        }
+        put_varint(out, ins.len() as u64);
+        put_varint(out, outs.len() as u64);
+        // 0: the lists follow; n: they are block n - 1 of `biglists`
+        let target = if ins.len() + outs.len() > options.big_list {
+            put_varint(out, big_count + 1);
+            big_raw.clear();
+            &mut big_raw
+        } else {
+            put_varint(out, 0);
+            &mut *out
+        };
+        for list in [ins, outs] {
             let mut prev = 0u32;
             for e in list {
-                put_varint(out, u64::from(e.0 - prev));
+                put_varint(target, u64::from(e.0 - prev));
                 prev = e.0;
             }
         }
+        if ins.len() + outs.len() > options.big_list {
+            if let Err(e) = big.block(&big_raw, b"") {
+                big_err.get_or_insert(e);
+            }
+            big_count += 1;
+        }
     })?;
+    if let Some(e) = big_err {
+        return Err(e);
+    }
+    bytes += big.finish()?;
     bytes += write_items(&tmp.join("strings"), g.string_count(), |i, out, _| {
         let s = g.string(graph::Sym(i as u32));
         put_varint(out, s.len() as u64);
@@ -154,7 +218,7 @@ pub(crate) fn port_key(port: Option<u16>) -> Vec<u8> {
 fn write_meta(dir: &Path, b: &Builder, ordinal: u64) -> Result<u64, GraphStoreError> {
     let g = b.graph();
     let mut out = Vec::new();
-    put_varint(&mut out, 1); // format version
+    put_varint(&mut out, crate::FORMAT);
     for v in [
         ordinal,
         g.entity_count() as u64,

@@ -7,7 +7,9 @@ use assemble::{Assembler, Config as AsmConfig, Event, SerialGap, Sink};
 use graph::trace::{path, trace, Direction, Limits};
 use graph::tree::process_tree;
 use graph::{Builder, Config, EntityId, Graph, GraphRead};
-use graphstore::{load, write_checkpoint, GraphFile, GraphStoreError};
+use graphstore::{
+    load, write_checkpoint, write_checkpoint_with, GraphFile, GraphStoreError, WriteOptions,
+};
 
 const LOGS: [(&str, &[u8]); 4] = [
     (
@@ -149,6 +151,31 @@ fn a_reopened_checkpoint_answers_as_the_graph_in_memory() {
             .expect("there is a checkpoint");
         assert_eq!(disk.ordinal(), 42);
         assert_eq!(disk.stats(), b.graph().stats());
+        assert_same_answers(name, b.graph(), &disk);
+    }
+}
+
+#[test]
+fn long_edge_lists_out_of_line_and_counted_neighbours_give_the_same_answers() {
+    for (name, log) in LOGS {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let b = build(&events(log));
+        let options = WriteOptions {
+            neighbours_from: 1,
+            big_list: 3,
+        };
+        write_checkpoint_with(dir.path(), &b, 7, &options).expect("the checkpoint is written");
+        let disk = GraphFile::open(dir.path())
+            .expect("it opens")
+            .expect("there is a checkpoint");
+        for (id, _) in b.graph().entities() {
+            assert_eq!(
+                GraphRead::neighbour_count(b.graph(), id),
+                disk.neighbour_count(id),
+                "{name}"
+            );
+            assert_eq!(GraphRead::degree(b.graph(), id), disk.degree(id), "{name}");
+        }
         assert_same_answers(name, b.graph(), &disk);
     }
 }
