@@ -124,11 +124,8 @@ pub fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         c.missing_serials
     ));
     if args.stats {
-        let diagnostics: serde_json::Map<String, serde_json::Value> = c
-            .diagnostics
-            .iter()
-            .map(|(k, v)| (k.clone(), (*v).into()))
-            .collect();
+        let diagnostics: serde_json::Map<String, serde_json::Value> =
+            c.diagnostics.iter().map(|(k, v)| (k.clone(), (*v).into())).collect();
         let stats = serde_json::json!({
             "records": c.records,
             "lines": c.lines,
@@ -144,9 +141,5 @@ pub fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         });
         eprintln!("{stats}");
     }
-    Ok(if report.source_error.is_some() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if report.source_error.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

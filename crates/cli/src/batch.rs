@@ -52,22 +52,12 @@ enum Item {
     Event(Event),
     /// A line that is not an audit record; `source` indexes [`Renderer::sources`], `raw` is in
     /// [`Batch::raw`].
-    Diagnostic {
-        kind: DiagnosticKind,
-        source: usize,
-        line: u64,
-        raw: Range<usize>,
-    },
+    Diagnostic { kind: DiagnosticKind, source: usize, line: u64, raw: Range<usize> },
 }
 
 impl Batch {
     pub fn new(seq: u64) -> Batch {
-        Batch {
-            seq,
-            items: Vec::with_capacity(MAX_ITEMS),
-            raw: Vec::new(),
-            bytes: 0,
-        }
+        Batch { seq, items: Vec::with_capacity(MAX_ITEMS), raw: Vec::new(), bytes: 0 }
     }
 
     pub fn push_event(&mut self, event: Event) {
@@ -81,12 +71,7 @@ impl Batch {
         let start = self.raw.len();
         self.raw.extend_from_slice(raw);
         self.bytes += raw.len();
-        self.items.push(Item::Diagnostic {
-            kind,
-            source,
-            line,
-            raw: start..self.raw.len(),
-        });
+        self.items.push(Item::Diagnostic { kind, source, line, raw: start..self.raw.len() });
     }
 
     pub fn is_full(&self) -> bool {
@@ -121,19 +106,8 @@ impl Renderer<'_> {
                         count(&mut counts, kind, u64::from(n));
                     }
                 }
-                Item::Diagnostic {
-                    kind,
-                    source,
-                    line,
-                    raw,
-                } => {
-                    render::write_diagnostic(
-                        out,
-                        kind,
-                        &self.sources[source],
-                        line,
-                        &batch.raw[raw],
-                    );
+                Item::Diagnostic { kind, source, line, raw } => {
+                    render::write_diagnostic(out, kind, &self.sources[source], line, &batch.raw[raw]);
                 }
             }
         }
@@ -157,12 +131,7 @@ mod tests {
         assert!(batch.is_full());
 
         let mut batch = Batch::new(0);
-        batch.push_diagnostic(
-            DiagnosticKind::NoRecordType,
-            0,
-            1,
-            &vec![b'x'; MAX_BYTES - 1],
-        );
+        batch.push_diagnostic(DiagnosticKind::NoRecordType, 0, 1, &vec![b'x'; MAX_BYTES - 1]);
         assert!(!batch.is_full());
         batch.push_diagnostic(DiagnosticKind::NoRecordType, 0, 2, b"y");
         assert!(batch.is_full());
@@ -174,11 +143,7 @@ mod tests {
         batch.push_diagnostic(DiagnosticKind::NoRecordType, 1, 7, b"junk");
         batch.push_diagnostic(DiagnosticKind::Truncated, 0, 9, b"type=");
         let sources = ["a.log".to_string(), "b.log".to_string()];
-        let renderer = Renderer {
-            opts: render::Options::default(),
-            names: &render::NoNames,
-            sources: &sources,
-        };
+        let renderer = Renderer { opts: render::Options::default(), names: &render::NoNames, sources: &sources };
         let mut out = b"before\n".to_vec();
         let counts = renderer.render(batch, &mut out);
         assert!(counts.is_empty());

@@ -20,11 +20,7 @@ pub struct LineReader {
 
 impl LineReader {
     pub fn new(max_line: usize) -> LineReader {
-        LineReader {
-            buf: Vec::new(),
-            max_line: max_line.max(1),
-            bytes: 0,
-        }
+        LineReader { buf: Vec::new(), max_line: max_line.max(1), bytes: 0 }
     }
 
     /// Reads `reader` to its end and calls `on_line(line, truncated)` for every line, without
@@ -36,13 +32,7 @@ impl LineReader {
         mut on_line: impl FnMut(&[u8], bool) -> ControlFlow<()>,
     ) -> io::Result<ControlFlow<()>> {
         let max = self.max_line;
-        let mut emit = |line: &[u8]| {
-            if line.len() > max {
-                on_line(&line[..max], true)
-            } else {
-                on_line(line, false)
-            }
-        };
+        let mut emit = |line: &[u8]| if line.len() > max { on_line(&line[..max], true) } else { on_line(line, false) };
         if self.buf.len() < CHUNK {
             self.buf.resize(CHUNK, 0);
         }
@@ -141,10 +131,7 @@ mod tests {
     #[test]
     fn splits_lines_across_reads() {
         for step in [1, 3, 1 << 20] {
-            assert_eq!(
-                lines(b"a\nbb\n\nccc", 100, step),
-                owned(&[("a", false), ("bb", false), ("", false), ("ccc", false)])
-            );
+            assert_eq!(lines(b"a\nbb\n\nccc", 100, step), owned(&[("a", false), ("bb", false), ("", false), ("ccc", false)]));
             assert_eq!(lines(b"a\r\n", 100, step), owned(&[("a\r", false)]));
             assert_eq!(lines(b"", 100, step), owned(&[]));
         }
@@ -155,12 +142,7 @@ mod tests {
         for step in [1, 4, 1 << 20] {
             assert_eq!(
                 lines(b"12345678\nab\n123456\nxyz", 4, step),
-                owned(&[
-                    ("1234", true),
-                    ("ab", false),
-                    ("1234", true),
-                    ("xyz", false)
-                ]),
+                owned(&[("1234", true), ("ab", false), ("1234", true), ("xyz", false)]),
                 "step {step}"
             );
         }
@@ -180,11 +162,7 @@ mod tests {
         let flow = reader
             .read_all(&mut &b"a\nb\nc\n"[..], |_, _| {
                 seen += 1;
-                if seen == 2 {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
+                if seen == 2 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
             })
             .unwrap();
         assert_eq!((flow, seen), (ControlFlow::Break(()), 2));

@@ -26,11 +26,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::parse_command::{Ended, Input, ParseJob};
 
 #[derive(Parser)]
-#[command(
-    name = "auditmesh",
-    version,
-    about = "Linux kernel audit collection: parse, assemble and decode audit events"
-)]
+#[command(name = "auditmesh", version, about = "Linux kernel audit collection: parse, assemble and decode audit events")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -167,16 +163,7 @@ fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
     let inputs = if args.files.is_empty() {
         vec![Input::Stdin]
     } else {
-        args.files
-            .iter()
-            .map(|f| {
-                if f.as_os_str() == "-" {
-                    Input::Stdin
-                } else {
-                    Input::File(f.clone())
-                }
-            })
-            .collect()
+        args.files.iter().map(|f| if f.as_os_str() == "-" { Input::Stdin } else { Input::File(f.clone()) }).collect()
     };
     let names: Box<dyn render::IdNames + Sync> = if args.resolve_ids {
         Box::new(user_db::UserDb::load(&args.passwd_file, &args.group_file)?)
@@ -189,10 +176,7 @@ fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
     };
     let job = ParseJob {
         inputs,
-        render: render::Options {
-            raw: args.raw,
-            format,
-        },
+        render: render::Options { raw: args.raw, format },
         max_line_bytes: usize::try_from(args.max_line_bytes)?,
         diagnostics: args.diagnostics,
         names,
@@ -208,11 +192,7 @@ fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
     if args.stats {
         eprintln!("{}", summary.json());
     }
-    Ok(if summary.unreadable_inputs > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if summary.unreadable_inputs > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Opens the event store in `dir`, warning on standard error about each damaged file it left out.
@@ -220,13 +200,9 @@ fn store_open(dir: &std::path::Path) -> anyhow::Result<store::ColumnarStore> {
     store_open_with(dir, store::Config::default())
 }
 
-fn store_open_with(
-    dir: &std::path::Path,
-    config: store::Config,
-) -> anyhow::Result<store::ColumnarStore> {
+fn store_open_with(dir: &std::path::Path, config: store::Config) -> anyhow::Result<store::ColumnarStore> {
     use anyhow::Context;
-    let store = store::ColumnarStore::open(dir, config)
-        .with_context(|| format!("cannot open the store {}", dir.display()))?;
+    let store = store::ColumnarStore::open(dir, config).with_context(|| format!("cannot open the store {}", dir.display()))?;
     for p in store.problems() {
         eprintln!("auditmesh: warning: left out of the store: {p}");
     }

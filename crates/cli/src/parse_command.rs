@@ -69,17 +69,12 @@ pub fn run(job: ParseJob) -> anyhow::Result<Ended> {
     let diagnostics = match &job.diagnostics {
         Some(path) => Some(BufWriter::with_capacity(
             1 << 16,
-            File::create(path)
-                .with_context(|| format!("cannot create diagnostics file {}", path.display()))?,
+            File::create(path).with_context(|| format!("cannot create diagnostics file {}", path.display()))?,
         )),
         None => None,
     };
     let sources: Vec<String> = job.inputs.iter().map(Input::name).collect();
-    let renderer = Renderer {
-        opts: job.render,
-        names: job.names.as_ref(),
-        sources: &sources,
-    };
+    let renderer = Renderer { opts: job.render, names: job.names.as_ref(), sources: &sources };
     let mut summary = RunSummary::default();
     let (read, written) = pipeline::run(job.threads, renderer, io::stdout(), |hand_off| {
         let mut batcher = Batcher::new(&sources, diagnostics, hand_off);
@@ -87,12 +82,7 @@ pub fn run(job: ParseJob) -> anyhow::Result<Ended> {
         batcher.finish()
     });
     let broken_pipe = |e: &io::Error| e.kind() == io::ErrorKind::BrokenPipe;
-    if written
-        .as_ref()
-        .err()
-        .or(read.failed.as_ref())
-        .is_some_and(broken_pipe)
-    {
+    if written.as_ref().err().or(read.failed.as_ref()).is_some_and(broken_pipe) {
         return Ok(Ended::BrokenPipe);
     }
     let mut diagnostics = written.context("cannot write the output")?;
@@ -108,12 +98,7 @@ pub fn run(job: ParseJob) -> anyhow::Result<Ended> {
 /// Reads every input in order into one assembler whose events, and the diagnostics of lines,
 /// go to `batcher`; stops early when the batcher has stopped. Fills in the reading counters of
 /// `summary` (inputs, lines, bytes, the assembler's).
-fn read_inputs(
-    inputs: &[Input],
-    max_line_bytes: usize,
-    batcher: &mut Batcher<'_>,
-    summary: &mut RunSummary,
-) {
+fn read_inputs(inputs: &[Input], max_line_bytes: usize, batcher: &mut Batcher<'_>, summary: &mut RunSummary) {
     let mut assembler = Assembler::new(Config::default());
     let mut reader = LineReader::new(max_line_bytes);
     for (source, input) in inputs.iter().enumerate() {
@@ -126,17 +111,11 @@ fn read_inputs(
             } else {
                 match parse::parse_line(line) {
                     Ok(record) => assembler.push(&record, batcher),
-                    Err(e) if e.kind == DiagnosticKind::EmptyLine => {
-                        batch::count(&mut batcher.counts, e.kind, 1)
-                    }
+                    Err(e) if e.kind == DiagnosticKind::EmptyLine => batch::count(&mut batcher.counts, e.kind, 1),
                     Err(e) => batcher.diagnostic(e.kind, source, line_number, e.line),
                 }
             }
-            if batcher.stopped {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+            if batcher.stopped { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         };
         let read = match input {
             Input::Stdin => reader.read_all(&mut io::stdin().lock(), &mut on_line),
@@ -148,11 +127,7 @@ fn read_inputs(
         summary.lines += line_number;
         if let Err(e) = read {
             summary.unreadable_inputs += 1;
-            let verb = if line_number == 0 {
-                "cannot read"
-            } else {
-                "stopped reading"
-            };
+            let verb = if line_number == 0 { "cannot read" } else { "stopped reading" };
             let e = anyhow::Error::new(e).context(format!("{verb} {}", input.name()));
             eprintln!("auditmesh: {e:#}");
         }
@@ -191,11 +166,7 @@ struct ReadOutcome {
 }
 
 impl<'a> Batcher<'a> {
-    fn new(
-        sources: &'a [String],
-        diagnostics: Option<BufWriter<File>>,
-        hand_off: &'a mut HandOff<'a>,
-    ) -> Batcher<'a> {
+    fn new(sources: &'a [String], diagnostics: Option<BufWriter<File>>, hand_off: &'a mut HandOff<'a>) -> Batcher<'a> {
         Batcher {
             batch: Batch::new(0),
             hand_off,
@@ -259,10 +230,7 @@ impl<'a> Batcher<'a> {
                 self.fail(e);
             }
         }
-        ReadOutcome {
-            counts: self.counts,
-            failed: self.failed,
-        }
+        ReadOutcome { counts: self.counts, failed: self.failed }
     }
 }
 

@@ -64,9 +64,7 @@ pub fn run<R>(
         let (rendered_tx, rendered_rx) = mpsc::sync_channel::<thread::Result<Rendered>>(workers);
         let (pool_tx, pool_rx) = mpsc::sync_channel::<Vec<u8>>(buffers);
         for _ in 0..buffers {
-            pool_tx
-                .send(Vec::new())
-                .expect("the pool has room for every buffer");
+            pool_tx.send(Vec::new()).expect("the pool has room for every buffer");
         }
         // Shared by the workers and owned by them alone: when the last one stops, the receiving
         // end is dropped and the reader's next hand-off fails.
@@ -78,16 +76,10 @@ pub fn run<R>(
             .spawn_scoped(scope, move || write_in_order(rendered_rx, pool_tx, out))
             .expect("cannot start the writer thread");
         for i in 0..workers {
-            let (batches, pool, rendered) = (
-                Arc::clone(&batch_rx),
-                Arc::clone(&pool_rx),
-                rendered_tx.clone(),
-            );
+            let (batches, pool, rendered) = (Arc::clone(&batch_rx), Arc::clone(&pool_rx), rendered_tx.clone());
             thread::Builder::new()
                 .name(format!("render-{i}"))
-                .spawn_scoped(scope, move || {
-                    render_worker(renderer, &batches, &pool, &rendered)
-                })
+                .spawn_scoped(scope, move || render_worker(renderer, &batches, &pool, &rendered))
                 .expect("cannot start a render thread");
         }
         drop((batch_rx, pool_rx, rendered_tx));
@@ -107,11 +99,7 @@ pub fn run<R>(
 }
 
 /// One thread: render each batch as it is handed off and write it.
-fn run_inline<R>(
-    renderer: Renderer<'_>,
-    mut out: impl Write,
-    read: impl FnOnce(&mut HandOff<'_>) -> R,
-) -> (R, io::Result<Counts>) {
+fn run_inline<R>(renderer: Renderer<'_>, mut out: impl Write, read: impl FnOnce(&mut HandOff<'_>) -> R) -> (R, io::Result<Counts>) {
     let mut counts = Counts::new();
     let mut bytes = Vec::new();
     let mut failed = None;
@@ -156,12 +144,8 @@ fn render_worker(
 ) {
     loop {
         // The buffer first, then the batch (see the module documentation: no deadlock).
-        let Ok(mut bytes) = lock(pool).recv() else {
-            return;
-        };
-        let Ok(batch) = lock(batches).recv() else {
-            return;
-        };
+        let Ok(mut bytes) = lock(pool).recv() else { return };
+        let Ok(batch) = lock(batches).recv() else { return };
         let seq = batch.seq;
         let result = panic::catch_unwind(AssertUnwindSafe(move || {
             let counts = renderer.render(batch, &mut bytes);
@@ -182,11 +166,7 @@ fn lock<T>(receiver: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Writes rendered batches to `out` in sequence order and puts their buffers back in the pool;
 /// returns the sum of their counters once every worker has stopped.
-fn write_in_order(
-    rendered: Receiver<thread::Result<Rendered>>,
-    pool: SyncSender<Vec<u8>>,
-    mut out: impl Write,
-) -> Result<Counts, Stop> {
+fn write_in_order(rendered: Receiver<thread::Result<Rendered>>, pool: SyncSender<Vec<u8>>, mut out: impl Write) -> Result<Counts, Stop> {
     let mut counts = Counts::new();
     // Batches that arrived before one with a lower number; at most the number of buffers.
     let mut early = BTreeMap::new();
@@ -194,12 +174,7 @@ fn write_in_order(
     for batch in rendered {
         let batch = batch.map_err(Stop::Panic)?;
         early.insert(batch.seq, batch);
-        while let Some(Rendered {
-            mut bytes,
-            counts: batch_counts,
-            ..
-        }) = early.remove(&next)
-        {
+        while let Some(Rendered { mut bytes, counts: batch_counts, .. }) = early.remove(&next) {
             out.write_all(&bytes).map_err(Stop::Write)?;
             add_counts(&mut counts, &batch_counts);
             recycle(&mut bytes);
@@ -228,22 +203,13 @@ mod tests {
     /// Hands off `batches` batches of 1 to 3 diagnostics each and returns the output.
     fn output(threads: usize, batches: u64) -> Vec<u8> {
         let sources = ["a.log".to_string()];
-        let renderer = Renderer {
-            opts: render::Options::default(),
-            names: &render::NoNames,
-            sources: &sources,
-        };
+        let renderer = Renderer { opts: render::Options::default(), names: &render::NoNames, sources: &sources };
         let mut out = Vec::new();
         let (handed, written) = run(threads, renderer, &mut out, |hand_off| {
             for seq in 0..batches {
                 let mut batch = Batch::new(seq);
                 for i in 0..=seq % 3 {
-                    batch.push_diagnostic(
-                        DiagnosticKind::NoRecordType,
-                        0,
-                        seq * 10 + i,
-                        format!("line {seq}.{i}").as_bytes(),
-                    );
+                    batch.push_diagnostic(DiagnosticKind::NoRecordType, 0, seq * 10 + i, format!("line {seq}.{i}").as_bytes());
                 }
                 if hand_off(batch).is_break() {
                     return seq;
@@ -268,22 +234,13 @@ mod tests {
     #[test]
     fn a_panic_in_a_worker_ends_the_run_and_is_resumed_here() {
         let sources = ["a.log".to_string()];
-        let renderer = Renderer {
-            opts: render::Options::default(),
-            names: &render::NoNames,
-            sources: &sources,
-        };
+        let renderer = Renderer { opts: render::Options::default(), names: &render::NoNames, sources: &sources };
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             run(2, renderer, io::sink(), |hand_off| {
                 for seq in 0.. {
                     let mut batch = Batch::new(seq);
                     // Source 1 does not exist: rendering batch 10 panics.
-                    batch.push_diagnostic(
-                        DiagnosticKind::NoRecordType,
-                        usize::from(seq == 10),
-                        seq,
-                        b"junk",
-                    );
+                    batch.push_diagnostic(DiagnosticKind::NoRecordType, usize::from(seq == 10), seq, b"junk");
                     if hand_off(batch).is_break() {
                         return seq;
                     }
@@ -317,11 +274,7 @@ mod tests {
     fn a_failed_write_stops_the_reader() {
         for threads in [1, 2, 4] {
             let sources = ["a.log".to_string()];
-            let renderer = Renderer {
-                opts: render::Options::default(),
-                names: &render::NoNames,
-                sources: &sources,
-            };
+            let renderer = Renderer { opts: render::Options::default(), names: &render::NoNames, sources: &sources };
             let (handed, written) = run(threads, renderer, Failing { left: 1000 }, |hand_off| {
                 for seq in 0.. {
                     let mut batch = Batch::new(seq);
@@ -332,14 +285,8 @@ mod tests {
                 }
                 unreachable!()
             });
-            assert_eq!(
-                written.expect_err("the write fails").kind(),
-                io::ErrorKind::BrokenPipe
-            );
-            assert!(
-                handed < 100,
-                "{threads} threads: stopped after {handed} batches"
-            );
+            assert_eq!(written.expect_err("the write fails").kind(), io::ErrorKind::BrokenPipe);
+            assert!(handed < 100, "{threads} threads: stopped after {handed} batches");
         }
     }
 }

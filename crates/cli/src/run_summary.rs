@@ -33,11 +33,7 @@ pub struct RunSummary {
 impl RunSummary {
     fn records_per_sec(&self) -> u64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 {
-            (self.assembler.records as f64 / secs) as u64
-        } else {
-            0
-        }
+        if secs > 0.0 { (self.assembler.records as f64 / secs) as u64 } else { 0 }
     }
 
     /// Returns the one-paragraph summary, without a trailing newline.
@@ -57,13 +53,7 @@ impl RunSummary {
             s.partial_events,
         );
         for (i, how) in COMPLETIONS.iter().enumerate() {
-            let _ = write!(
-                p,
-                "{} {} {}",
-                if i == 0 { "" } else { "," },
-                how.as_str(),
-                s.completed(*how)
-            );
+            let _ = write!(p, "{} {} {}", if i == 0 { "" } else { "," }, how.as_str(), s.completed(*how));
         }
         let _ = write!(
             p,
@@ -141,13 +131,7 @@ mod tests {
 
     #[test]
     fn paragraph_and_json_agree() {
-        let mut summary = RunSummary {
-            inputs: 1,
-            lines: 3,
-            bytes: 120,
-            elapsed: Duration::from_millis(2),
-            ..RunSummary::default()
-        };
+        let mut summary = RunSummary { inputs: 1, lines: 3, bytes: 120, elapsed: Duration::from_millis(2), ..RunSummary::default() };
         summary.assembler.records = 2;
         summary.assembler.events = 1;
         summary.assembler.by_completion[Completion::Proctitle as usize] = 1;

@@ -22,9 +22,11 @@ FILTER is one or more words joined into one expression:
   FIELD!=VALUE  not equal
   FIELD^=TEXT   starts with (text fields)
   FIELD~TEXT    contains (text fields)
+  FIELD<VALUE   less than (also <=, >, >=): number fields and time
   and, or, not, ( ): `and` binds tighter than `or`; side by side means `and`
 Fields: node pid ppid uid auid euid syscall success exit exe comm key type path cwd argv \
-(also cmdline) addr port container. Values are bare words or \"double quoted\"; success is \
+(also cmdline) addr port container serial time; number fields: pid ppid uid auid euid exit \
+port serial. Values are bare words or \"double quoted\"; success is \
 yes or no. An event without a field matches no comparison on it (and so matches its \
 negation). Times: 2026-11-21T06:22:47Z, 2026-11-21, epoch milliseconds, or an age (15m, 2h, 7d).
 
@@ -72,12 +74,7 @@ pub struct SearchArgs {
     pub count: bool,
 
     /// Count matching events by these fields (comma-separated), largest groups first
-    #[arg(
-        long,
-        value_name = "FIELDS",
-        value_delimiter = ',',
-        conflicts_with = "histogram"
-    )]
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',', conflicts_with = "histogram")]
     pub count_by: Vec<String>,
 
     /// With --count-by: only the largest N groups
@@ -92,32 +89,17 @@ pub struct SearchArgs {
 /// Parses and validates the time range and filter.
 pub fn query(filter: &[String], since: Option<&str>, until: Option<&str>) -> anyhow::Result<Query> {
     let text = filter.join(" ");
-    let filter = store::syntax::parse(&text).with_context(|| format!("bad filter {text:?}"))?;
     let now = time_arg::now_ms();
-    let since_ms = since
-        .map(|t| time_arg::parse(t, now))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let until_ms = until
-        .map(|t| time_arg::parse(t, now))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    Ok(Query {
-        since_ms,
-        until_ms,
-        filter,
-    })
+    let filter = store::syntax::parse_at(&text, now).with_context(|| format!("bad filter {text:?}"))?;
+    let since_ms = since.map(|t| time_arg::parse(t, now)).transpose().map_err(anyhow::Error::msg)?;
+    let until_ms = until.map(|t| time_arg::parse(t, now)).transpose().map_err(anyhow::Error::msg)?;
+    Ok(Query { since_ms, until_ms, filter })
 }
 
 pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let q = query(&args.filter, args.since.as_deref(), args.until.as_deref())?;
-    let fields: Vec<Field> = args
-        .count_by
-        .iter()
-        .map(|f| {
-            Field::from_name(f).ok_or_else(|| anyhow::anyhow!("unknown field {f:?} in --count-by"))
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let fields: Vec<Field> =
+        args.count_by.iter().map(|f| Field::from_name(f).ok_or_else(|| anyhow::anyhow!("unknown field {f:?} in --count-by"))).collect::<anyhow::Result<_>>()?;
     let bucket = args.histogram.as_deref().map(bucket_ms).transpose()?;
     let store = crate::store_open(&args.data)?;
     let stdout = io::stdout();
@@ -126,19 +108,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{}", store.count(&q)?)?;
     } else if !fields.is_empty() {
         let groups = store.count_by(&q, &fields, args.top)?;
-        let mut rows = vec![fields
-            .iter()
-            .map(|f| f.as_str().to_string())
-            .chain(["count".to_string()])
-            .collect::<Vec<_>>()];
+        let mut rows = vec![fields.iter().map(|f| f.as_str().to_string()).chain(["count".to_string()]).collect::<Vec<_>>()];
         for g in &groups {
-            rows.push(
-                g.values
-                    .iter()
-                    .map(|v| v.to_string())
-                    .chain([g.count.to_string()])
-                    .collect(),
-            );
+            rows.push(g.values.iter().map(|v| v.to_string()).chain([g.count.to_string()]).collect());
         }
         table(&mut out, &rows)?;
     } else if let Some(bucket) = bucket {
@@ -159,12 +131,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
                 buf.clear();
                 match e.event() {
                     Ok(event) => {
-                        render::write_event(
-                            &mut buf,
-                            &event,
-                            &render::Options::default(),
-                            &render::NoNames,
-                        );
+                        render::write_event(&mut buf, &event, &render::Options::default(), &render::NoNames);
                     }
                     Err(store::StoreError::LinesReleased { .. }) => stored_json(&mut buf, &e),
                     Err(err) => {
@@ -182,39 +149,30 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             n < limit
         })?;
         if let Some(e) = failed {
-            if e.downcast_ref::<io::Error>()
-                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-            {
+            if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
                 return Ok(ExitCode::SUCCESS);
             }
             return Err(e);
         }
         if !args.json {
-            let mut rows = vec![
-                "time node serial syscall ok exit pid auid uid exe key path argv"
-                    .split(' ')
-                    .map(String::from)
-                    .collect::<Vec<_>>(),
-            ];
+            let mut rows = vec!["time node serial syscall ok exit pid auid uid exe key path argv".split(' ').map(String::from).collect::<Vec<_>>()];
             for e in &found {
                 rows.push(event_row(e));
             }
             table(&mut out, &rows)?;
         }
     }
+    for p in store.damaged_since_open() {
+        eprintln!("auditmesh: warning: left out of the store: {p}");
+    }
     match out.flush() {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        r => r
-            .map(|_| ExitCode::SUCCESS)
-            .context("cannot write the output"),
+        r => r.map(|_| ExitCode::SUCCESS).context("cannot write the output"),
     }
 }
 
 fn bucket_ms(text: &str) -> anyhow::Result<u64> {
-    let (n, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
     let scale = match unit {
         "ms" => 1,
         "s" => 1_000,
@@ -236,10 +194,7 @@ fn time_text(ms: u64) -> String {
 }
 
 fn text(b: Option<&[u8]>) -> String {
-    b.map_or_else(
-        || "-".to_string(),
-        |b| store::GroupValue::Text(b.to_vec()).to_string(),
-    )
+    b.map_or_else(|| "-".to_string(), |b| store::GroupValue::Text(b.to_vec()).to_string())
 }
 
 fn num<T: ToString>(v: Option<T>) -> String {
@@ -249,23 +204,10 @@ fn num<T: ToString>(v: Option<T>) -> String {
 fn event_row(e: &StoredEvent) -> Vec<String> {
     vec![
         time_text(e.ms),
-        if e.node.is_empty() {
-            "-".to_string()
-        } else {
-            text(Some(&e.node))
-        },
+        if e.node.is_empty() { "-".to_string() } else { text(Some(&e.node)) },
         e.serial.to_string(),
-        e.syscall.as_deref().map_or_else(
-            || {
-                e.types
-                    .first()
-                    .map_or_else(|| "-".to_string(), |t| text(Some(t)))
-            },
-            |s| text(Some(s)),
-        ),
-        e.success
-            .map_or("-", |s| if s { "yes" } else { "no" })
-            .to_string(),
+        e.syscall.as_deref().map_or_else(|| e.types.first().map_or_else(|| "-".to_string(), |t| text(Some(t))), |s| text(Some(s))),
+        e.success.map_or("-", |s| if s { "yes" } else { "no" }).to_string(),
         num(e.exit),
         num(e.pid),
         num(e.auid),
@@ -308,19 +250,9 @@ fn stored_json(out: &mut Vec<u8>, e: &StoredEvent) {
     json::key(out, "time");
     render::time::rfc3339_millis(out, e.ms);
     number(out, "serial", Some(e.serial as i64));
-    text(
-        out,
-        "node",
-        Some(&e.node).filter(|n| !n.is_empty()).map(Vec::as_slice),
-    );
+    text(out, "node", Some(&e.node).filter(|n| !n.is_empty()).map(Vec::as_slice));
     list(out, "types", &mut e.types.iter().map(Vec::as_slice));
-    for (name, v) in [
-        ("pid", e.pid),
-        ("ppid", e.ppid),
-        ("uid", e.uid),
-        ("auid", e.auid),
-        ("euid", e.euid),
-    ] {
+    for (name, v) in [("pid", e.pid), ("ppid", e.ppid), ("uid", e.uid), ("auid", e.auid), ("euid", e.euid)] {
         number(out, name, v.map(i64::from));
     }
     text(out, "syscall", e.syscall.as_deref());
@@ -339,31 +271,15 @@ fn stored_json(out: &mut Vec<u8>, e: &StoredEvent) {
     number(out, "port", e.port.map(i64::from));
     text(out, "container", e.container.as_deref());
     text(out, "completion", Some(e.completion.as_str().as_bytes()));
-    list(
-        out,
-        "incomplete",
-        &mut e.incomplete.iter().map(|i| i.as_str().as_bytes()),
-    );
-    number(
-        out,
-        "duplicate_records",
-        Some(i64::from(e.duplicate_records)),
-    );
+    list(out, "incomplete", &mut e.incomplete.iter().map(|i| i.as_str().as_bytes()));
+    number(out, "duplicate_records", Some(i64::from(e.duplicate_records)));
     out.extend_from_slice(b"}\n");
 }
 
 /// Writes rows as columns separated by two spaces; the last column is not padded.
 fn table(out: &mut impl Write, rows: &[Vec<String>]) -> io::Result<()> {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
     for r in rows {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {
@@ -371,10 +287,7 @@ fn table(out: &mut impl Write, rows: &[Vec<String>]) -> io::Result<()> {
                 line.push_str(cell);
             } else {
                 line.push_str(cell);
-                line.extend(std::iter::repeat_n(
-                    ' ',
-                    widths[c] - cell.chars().count() + 2,
-                ));
+                line.extend(std::iter::repeat_n(' ', widths[c] - cell.chars().count() + 2));
             }
         }
         writeln!(out, "{}", line.trim_end())?;

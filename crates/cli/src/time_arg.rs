@@ -7,13 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Parses a time into milliseconds since the epoch; `now_ms` anchors ages.
 pub fn parse(text: &str, now_ms: u64) -> Result<u64, String> {
-    let bad = || {
-        format!("{text:?} is not a time (2026-11-21T06:22:47Z, 2026-11-21, epoch milliseconds, or an age such as 2h)")
-    };
-    if let Some((n, unit)) = text
-        .find(|c: char| !c.is_ascii_digit())
-        .map(|i| text.split_at(i))
-    {
+    let bad = || format!("{text:?} is not a time (2026-11-21T06:22:47Z, 2026-11-21, epoch milliseconds, or an age such as 2h)");
+    if let Some((n, unit)) = text.find(|c: char| !c.is_ascii_digit()).map(|i| text.split_at(i)) {
         let scale = match unit {
             "s" => 1_000,
             "m" => 60_000,
@@ -67,9 +62,7 @@ pub fn parse(text: &str, now_ms: u64) -> Result<u64, String> {
 
 /// The wall clock in milliseconds since the epoch.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (Hinnant's days-from-civil).
@@ -94,9 +87,7 @@ mod tests {
         assert_eq!(parse("1795253260123", 0), Ok(1_795_253_260_123));
         assert_eq!(parse("2h", 10_000_000), Ok(10_000_000 - 7_200_000));
         assert_eq!(parse("2000-02-29", 0), Ok(951_782_400_000));
-        assert!(parse("yesterday", 0)
-            .unwrap_err()
-            .starts_with("\"yesterday\" is not a time"));
+        assert!(parse("yesterday", 0).unwrap_err().starts_with("\"yesterday\" is not a time"));
         assert!(parse("2026-13-01", 0).is_err());
     }
 }

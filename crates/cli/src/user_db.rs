@@ -19,13 +19,8 @@ pub struct UserDb {
 impl UserDb {
     /// Reads a passwd file and a group file.
     pub fn load(passwd: &Path, group: &Path) -> anyhow::Result<UserDb> {
-        let read = |path: &Path| {
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-        };
-        Ok(UserDb {
-            users: names_by_id(&read(passwd)?),
-            groups: names_by_id(&read(group)?),
-        })
+        let read = |path: &Path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display()));
+        Ok(UserDb { users: names_by_id(&read(passwd)?), groups: names_by_id(&read(group)?) })
     }
 }
 
@@ -38,13 +33,8 @@ fn names_by_id(text: &[u8]) -> HashMap<u32, String> {
             continue;
         }
         let mut parts = line.splitn(4, |&b| b == b':');
-        let (Some(name), Some(_), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        let (Ok(name), Some(id)) = (
-            std::str::from_utf8(name),
-            std::str::from_utf8(id).ok().and_then(|s| s.parse().ok()),
-        ) else {
+        let (Some(name), Some(_), Some(id)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let (Ok(name), Some(id)) = (std::str::from_utf8(name), std::str::from_utf8(id).ok().and_then(|s| s.parse().ok())) else {
             continue;
         };
         if !name.is_empty() {

@@ -15,10 +15,7 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_auditmesh");
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "auditmesh-agent-test-{name}-{}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("auditmesh-agent-test-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create temp dir");
     dir
@@ -27,11 +24,7 @@ fn temp_dir(name: &str) -> PathBuf {
 /// The lines of one kernel exec event (ENRICHED, as auditd writes them), with `serial` and a
 /// time derived from it.
 fn exec_event(serial: u64) -> String {
-    let t = format!(
-        "{}.{:03}:{serial}",
-        1_795_246_000 + serial / 1000,
-        serial % 1000
-    );
+    let t = format!("{}.{:03}:{serial}", 1_795_246_000 + serial / 1000, serial % 1000);
     format!(
         "type=SYSCALL msg=audit({t}): arch=c000003e syscall=59 success=yes exit=0 a0=55d0 a1=55d1 a2=55d2 a3=0 items=2 ppid=100 pid={pid} auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=3 comm=\"true\" exe=\"/usr/bin/true\" key=\"t\"\x1dARCH=x86_64 SYSCALL=execve AUID=\"alice\" UID=\"alice\" GID=\"alice\" EUID=\"alice\" SUID=\"alice\" FSUID=\"alice\" EGID=\"alice\" SGID=\"alice\" FSGID=\"alice\"\n\
 type=EXECVE msg=audit({t}): argc=2 a0=\"true\" a1=\"{serial}\"\n\
@@ -45,11 +38,7 @@ type=PROCTITLE msg=audit({t}): proctitle=7472756500{hex}\n",
 }
 
 fn append(path: &Path, text: &str) {
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .expect("open log");
+    let mut f = OpenOptions::new().create(true).append(true).open(path).expect("open log");
     f.write_all(text.as_bytes()).expect("append");
 }
 
@@ -82,16 +71,14 @@ impl Drop for Agent {
 
 /// Starts the agent; its log goes to `log`.
 fn agent(args: &[&str], log: &Path) -> Agent {
-    Agent(Some(
-        Command::new(BIN)
-            .arg("agent")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(log).expect("agent log"))
-            .spawn()
-            .expect("start the agent"),
-    ))
+    Agent(Some(Command::new(BIN)
+        .arg("agent")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(log).expect("agent log"))
+        .spawn()
+        .expect("start the agent")))
 }
 
 /// The complete JSON lines of the output (the agent may be writing the last one).
@@ -118,10 +105,7 @@ fn serial_counts(path: &Path) -> BTreeMap<u64, usize> {
 fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -154,9 +138,7 @@ fn file_source_survives_rotation_and_kill_9_with_every_event_once() {
 
     write(400);
     let child = agent(&args, &dir.join("agent-1.log"));
-    wait_for("the first events", Duration::from_secs(20), || {
-        serial_counts(&out).len() >= 300
-    });
+    wait_for("the first events", Duration::from_secs(20), || serial_counts(&out).len() >= 300);
     // Rotation by rename, as auditd's ROTATE does, while the agent runs.
     write(200);
     fs::rename(&log, dir.join("audit.log.1")).expect("rotate");
@@ -170,45 +152,26 @@ fn file_source_survives_rotation_and_kill_9_with_every_event_once() {
 
     let mut child = agent(&args, &dir.join("agent-2.log"));
     write(300);
-    wait_for(
-        "the events after the restart",
-        Duration::from_secs(20),
-        || serial_counts(&out).keys().next_back().copied() >= Some(next.get() - 2),
-    );
+    wait_for("the events after the restart", Duration::from_secs(20), || {
+        serial_counts(&out).keys().next_back().copied() >= Some(next.get() - 2)
+    });
     // Rotation by truncation (copytruncate) once the agent has read everything.
     fs::copy(&log, dir.join("audit.log.2")).expect("copy");
-    OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let remaining = total - (next.get() - 1);
     write(remaining);
-    wait_for("every event", Duration::from_secs(30), || {
-        serial_counts(&out).len() as u64 == total
-    });
+    wait_for("every event", Duration::from_secs(30), || serial_counts(&out).len() as u64 == total);
     std::thread::sleep(Duration::from_millis(2500));
     child.terminate();
 
     let counts = serial_counts(&out);
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n != 1).collect();
-    assert_eq!(
-        twice,
-        Vec::<(&u64, &usize)>::new(),
-        "serials written more than once"
-    );
+    assert_eq!(twice, Vec::<(&u64, &usize)>::new(), "serials written more than once");
     assert_eq!(counts.len() as u64, total);
-    assert_eq!(
-        counts.keys().copied().collect::<Vec<_>>(),
-        (1..=total).collect::<Vec<_>>()
-    );
+    assert_eq!(counts.keys().copied().collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
     // Every event whole: the kill did not leave a partial one behind.
-    let partial = lines(&out)
-        .iter()
-        .filter(|v| v["partial"] == Value::Bool(true))
-        .count();
+    let partial = lines(&out).iter().filter(|v| v["partial"] == Value::Bool(true)).count();
     assert_eq!(partial, 0);
     let _ = fs::remove_dir_all(&dir);
 }
@@ -217,9 +180,7 @@ fn file_source_survives_rotation_and_kill_9_with_every_event_once() {
 /// `--stats` object.
 fn run_on_stdin(source: &str, input: &Path, out: &Path, dir: &Path) -> Value {
     let output = Command::new(BIN)
-        .args([
-            "agent", "--quiet", "--stats", "--source", source, "--output",
-        ])
+        .args(["agent", "--quiet", "--stats", "--source", source, "--output"])
         .arg(out)
         .arg("--state-dir")
         .arg(dir.join("state"))
@@ -240,13 +201,7 @@ fn damaged_input_is_kept_as_diagnostics_and_the_stream_goes_on() {
     text.push_str("\u{1}\u{2}garbage \u{7f}not a record\n");
     let mut bytes = text.into_bytes();
     bytes.extend_from_slice(b"\xff\xfe\x00binary\n");
-    bytes.extend_from_slice(
-        format!(
-            "type=SYSCALL msg=audit(1795246000.002:2): {}\n",
-            "a".repeat(10 << 20)
-        )
-        .as_bytes(),
-    );
+    bytes.extend_from_slice(format!("type=SYSCALL msg=audit(1795246000.002:2): {}\n", "a".repeat(10 << 20)).as_bytes());
     bytes.extend_from_slice(exec_event(3).as_bytes());
     // A torn last line: the rest never comes (file source: it waits; plugin: input ends).
     bytes.extend_from_slice(b"type=SYSCALL msg=audit(1795246000.004:4): arch=c000003e sysc");
@@ -258,55 +213,25 @@ fn damaged_input_is_kept_as_diagnostics_and_the_stream_goes_on() {
     let events: Vec<String> = values
         .iter()
         .filter(|v| v.get("diagnostic").is_none())
-        .map(|v| {
-            format!(
-                "event {} {}",
-                v["serial"],
-                v["summary"]["syscall"].as_str().unwrap_or("-")
-            )
-        })
+        .map(|v| format!("event {} {}", v["serial"], v["summary"]["syscall"].as_str().unwrap_or("-")))
         .collect();
     assert_eq!(events, ["event 1 execve", "event 3 execve"]);
     // Diagnostics are written as their lines are read, events when they are complete.
     let diagnostics: Vec<(String, usize)> = values
         .iter()
-        .filter_map(|v| {
-            Some((
-                v.get("diagnostic")?.as_str()?.to_string(),
-                v["raw"].as_str()?.len(),
-            ))
-        })
+        .filter_map(|v| Some((v.get("diagnostic")?.as_str()?.to_string(), v["raw"].as_str()?.len())))
         .collect();
-    let mut expected = vec![
-        ("no_record_type".to_string(), 23),
-        ("no_record_type".to_string(), 13),
-    ];
+    let mut expected = vec![("no_record_type".to_string(), 23), ("no_record_type".to_string(), 13)];
     expected.extend(std::iter::repeat(("line_too_long".to_string(), 1 << 20)).take(10));
-    expected.push((
-        "line_too_long".to_string(),
-        "type=SYSCALL msg=audit(1795246000.002:2): ".len(),
-    ));
+    expected.push(("line_too_long".to_string(), "type=SYSCALL msg=audit(1795246000.002:2): ".len()));
     expected.push(("truncated".to_string(), 60));
     assert_eq!(diagnostics, expected);
     // The raw bytes are all there: the 10 MB line's pieces add up to it.
-    let long: usize = diagnostics
-        .iter()
-        .filter(|(k, _)| k == "line_too_long")
-        .map(|(_, n)| n)
-        .sum();
-    assert_eq!(
-        long,
-        "type=SYSCALL msg=audit(1795246000.002:2): ".len() + (10 << 20)
-    );
+    let long: usize = diagnostics.iter().filter(|(k, _)| k == "line_too_long").map(|(_, n)| n).sum();
+    assert_eq!(long, "type=SYSCALL msg=audit(1795246000.002:2): ".len() + (10 << 20));
     assert_eq!(stats["events_written"], 2);
-    assert_eq!(
-        stats["diagnostics"],
-        serde_json::json!({"line_too_long": 11, "no_record_type": 2, "truncated": 1})
-    );
-    assert_eq!(
-        stats["records"], 12,
-        "the six records of events 1 and 3, none of the damage"
-    );
+    assert_eq!(stats["diagnostics"], serde_json::json!({"line_too_long": 11, "no_record_type": 2, "truncated": 1}));
+    assert_eq!(stats["records"], 12, "the six records of events 1 and 3, none of the damage");
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -314,12 +239,7 @@ fn damaged_input_is_kept_as_diagnostics_and_the_stream_goes_on() {
 fn go_audit_lines_become_events() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/corpus/public/rhonnava_auditNG/go-audit-container.syslog");
-    let mut input = fs::read(&corpus).unwrap_or_else(|e| {
-        panic!(
-            "the shared corpus file {} is missing: {e}",
-            corpus.display()
-        )
-    });
+    let mut input = fs::read(&corpus).unwrap_or_else(|e| panic!("the shared corpus file {} is missing: {e}", corpus.display()));
     input.extend_from_slice(b"{\"sequence\": \"not a number\"}\n");
     let dir = temp_dir("goaudit");
     let log = dir.join("go-audit.log");
@@ -329,11 +249,7 @@ fn go_audit_lines_become_events() {
     let got: Vec<String> = lines(&out)
         .iter()
         .map(|v| match v.get("diagnostic") {
-            Some(kind) => format!(
-                "diagnostic {} {}",
-                kind.as_str().unwrap(),
-                v["detail"].as_str().unwrap()
-            ),
+            Some(kind) => format!("diagnostic {} {}", kind.as_str().unwrap(), v["detail"].as_str().unwrap()),
             None => format!(
                 "{} {} {} {}",
                 v["serial"],
@@ -351,46 +267,23 @@ fn go_audit_lines_become_events() {
 fn configuration_errors_name_the_key() {
     let dir = temp_dir("config");
     let cases = [
-        (
-            "source:\n  kind: file\n",
-            "source.path: required when source.kind is file",
-        ),
+        ("source:\n  kind: file\n", "source.path: required when source.kind is file"),
         ("source:\n  kind: netlink\n  pathh: /x\n", "pathh"),
-        (
-            "filters:\n  rules:\n    - keep uid=0\n    - drop colour=blue\n",
-            "filters.rules[1]",
-        ),
-        (
-            "metrics:\n  listen: localhost\n",
-            "metrics.listen: \"localhost\" is not an address with a port",
-        ),
-        (
-            "source:\n  kind: plugin\nkernel:\n  backlog_wait_time: 0\n",
-            "kernel.backlog_wait_time: only the netlink source",
-        ),
+        ("filters:\n  rules:\n    - keep uid=0\n    - drop colour=blue\n", "filters.rules[1]"),
+        ("metrics:\n  listen: localhost\n", "metrics.listen: \"localhost\" is not an address with a port"),
+        ("source:\n  kind: plugin\nkernel:\n  backlog_wait_time: 0\n", "kernel.backlog_wait_time: only the netlink source"),
         ("output:\n  format: xml\n", "xml"),
     ];
     for (i, (yaml, expected)) in cases.iter().enumerate() {
         let path = dir.join(format!("agent-{i}.yaml"));
         fs::write(&path, yaml).unwrap();
-        let output = Command::new(BIN)
-            .args(["agent", "--config"])
-            .arg(&path)
-            .output()
-            .unwrap();
+        let output = Command::new(BIN).args(["agent", "--config"]).arg(&path).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_ne!(output.status.code(), Some(0), "{yaml}");
-        assert!(
-            stderr.contains(expected),
-            "config {yaml:?}: expected {expected:?} in {stderr:?}"
-        );
+        assert!(stderr.contains(expected), "config {yaml:?}: expected {expected:?} in {stderr:?}");
     }
-    let output = Command::new(BIN)
-        .args(["agent", "--source", "file"])
-        .output()
-        .unwrap();
+    let output = Command::new(BIN).args(["agent", "--source", "file"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr)
-        .contains("--source: source file needs a path: file:PATH"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--source: source file needs a path: file:PATH"));
     let _ = fs::remove_dir_all(&dir);
 }

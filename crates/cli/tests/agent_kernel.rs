@@ -25,10 +25,7 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_auditmesh");
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "auditmesh-agent-kernel-{name}-{}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("auditmesh-agent-kernel-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create temp dir");
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).expect("chmod");
@@ -36,19 +33,13 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn status() -> netlink::Status {
-    AuditSocket::open()
-        .expect("open")
-        .get_status()
-        .expect("AUDIT_GET")
+    AuditSocket::open().expect("open").get_status().expect("AUDIT_GET")
 }
 
 fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -101,56 +92,37 @@ fn start_agent(args: &[&str], log: &Path) -> Daemon {
         .stderr(fs::File::create(log).expect("agent log"))
         .spawn()
         .expect("start the agent");
-    Daemon {
-        child: Some(child),
-        name: "auditmesh agent",
-    }
+    Daemon { child: Some(child), name: "auditmesh agent" }
 }
 
 /// Complete JSON lines of an output file.
 fn events(path: &Path) -> Vec<Value> {
     let text = fs::read_to_string(path).unwrap_or_default();
     let complete = text.rfind('\n').map_or("", |end| &text[..end]);
-    complete
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
+    complete.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect()
 }
 
 fn with_key<'a>(events: &'a [Value], key: &str) -> Vec<&'a Value> {
     events
         .iter()
-        .filter(|e| {
-            e["summary"]["key"]
-                .as_array()
-                .is_some_and(|keys| keys.iter().any(|k| k == key))
-        })
+        .filter(|e| e["summary"]["key"].as_array().is_some_and(|keys| keys.iter().any(|k| k == key)))
         .collect()
 }
 
 /// Runs `/bin/echo MARKER` as a child of this process (so `-F ppid=<our pid>` catches it).
 fn run_marker(marker: &str) {
-    let out = Command::new("/bin/echo")
-        .arg(marker)
-        .output()
-        .expect("run echo");
+    let out = Command::new("/bin/echo").arg(marker).output().expect("run echo");
     assert!(out.status.success());
 }
 
 /// The test's rule: execs of `/usr/bin/echo` by this process. Restricted to the echo, because
 /// this process also runs auditctl, auditd and the agent while the rule is loaded.
 fn rule_line(key: &str) -> String {
-    format!(
-        "-a always,exit -F arch=b64 -S execve -F ppid={} -F exe=/usr/bin/echo -k {key}",
-        std::process::id()
-    )
+    format!("-a always,exit -F arch=b64 -S execve -F ppid={} -F exe=/usr/bin/echo -k {key}", std::process::id())
 }
 
 fn kernel_has_key(key: &str) -> bool {
-    let out = Command::new("auditctl")
-        .arg("-l")
-        .output()
-        .expect("auditctl -l");
+    let out = Command::new("auditctl").arg("-l").output().expect("auditctl -l");
     String::from_utf8_lossy(&out.stdout).contains(key)
 }
 
@@ -163,11 +135,7 @@ fn http_get(addr: &str, path: &str) -> String {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Checks the one event of `marker`'s echo, as the agent wrote it.
@@ -176,12 +144,7 @@ fn check_echo_event(event: &Value, marker: &str) {
     assert_eq!(event["summary"]["success"], true);
     assert_eq!(event["summary"]["exe"], "/usr/bin/echo");
     assert_eq!(event["summary"]["ppid"], std::process::id());
-    let execve = event["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["type"] == "EXECVE")
-        .expect("an EXECVE record");
+    let execve = event["records"].as_array().unwrap().iter().find(|r| r["type"] == "EXECVE").expect("an EXECVE record");
     assert_eq!(execve["argv"], serde_json::json!(["/bin/echo", marker]));
 }
 
@@ -189,18 +152,11 @@ fn check_echo_event(event: &Value, marker: &str) {
 fn own_mode_sees_exactly_the_tests_event_and_gives_everything_back() {
     let _turn = support::begin();
     let saved = support::SavedState::save();
-    assert_eq!(
-        saved.before.pid, 0,
-        "another audit daemon is registered; the kernel tests need none"
-    );
+    assert_eq!(saved.before.pid, 0, "another audit daemon is registered; the kernel tests need none");
     let dir = temp_dir("own");
     let key = format!("auditmesh-test-agent-own-{}", std::process::id());
     let rules = dir.join("test.rules");
-    fs::write(
-        &rules,
-        format!("# the test's one rule\n{}\n", rule_line(&key)),
-    )
-    .unwrap();
+    fs::write(&rules, format!("# the test's one rule\n{}\n", rule_line(&key))).unwrap();
     let out = dir.join("events.json");
     let addr = format!("127.0.0.1:{}", free_port());
     let config = dir.join("agent.yaml");
@@ -214,32 +170,16 @@ fn own_mode_sees_exactly_the_tests_event_and_gives_everything_back() {
         ),
     )
     .unwrap();
-    let mut agent = start_agent(
-        &["--config", config.to_str().unwrap()],
-        &dir.join("agent.log"),
-    );
+    let mut agent = start_agent(&["--config", config.to_str().unwrap()], &dir.join("agent.log"));
     let pid = agent.pid();
-    wait_for("the agent to register", Duration::from_secs(15), || {
-        status().pid == pid
-    });
-    wait_for("the rule to be loaded", Duration::from_secs(5), || {
-        kernel_has_key(&key)
-    });
+    wait_for("the agent to register", Duration::from_secs(15), || status().pid == pid);
+    wait_for("the rule to be loaded", Duration::from_secs(5), || kernel_has_key(&key));
     let running = status();
-    assert_eq!(
-        (
-            running.enabled,
-            running.backlog_wait_time,
-            running.backlog_limit
-        ),
-        (1, 0, 8192)
-    );
+    assert_eq!((running.enabled, running.backlog_wait_time, running.backlog_limit), (1, 0, 8192));
 
     let marker = format!("auditmesh-marker-own-{}", std::process::id());
     run_marker(&marker);
-    wait_for("the event", Duration::from_secs(10), || {
-        !with_key(&events(&out), &key).is_empty()
-    });
+    wait_for("the event", Duration::from_secs(10), || !with_key(&events(&out), &key).is_empty());
     // Anything the kernel sends later for that key would arrive within the wait above.
     std::thread::sleep(Duration::from_millis(300));
     let all = events(&out);
@@ -248,11 +188,7 @@ fn own_mode_sees_exactly_the_tests_event_and_gives_everything_back() {
     check_echo_event(mine[0], &marker);
     assert_eq!(mine[0]["completion"], "eoe", "netlink delivers EOE");
     assert_eq!(mine[0]["partial"], false);
-    assert_eq!(
-        mine[0]["enrichment"]["parent"]["pid"],
-        std::process::id(),
-        "the parent from the process table"
-    );
+    assert_eq!(mine[0]["enrichment"]["parent"]["pid"], std::process::id(), "the parent from the process table");
     let me = fs::read_link("/proc/self/exe").unwrap();
     assert_eq!(mine[0]["enrichment"]["parent"]["exe"], me.to_str().unwrap());
 
@@ -266,46 +202,23 @@ fn own_mode_sees_exactly_the_tests_event_and_gives_everything_back() {
             .unwrap()
     };
     let mut metrics = String::new();
-    wait_for(
-        "the metrics to count the event",
-        Duration::from_secs(5),
-        || {
-            metrics = http_get(&addr, "/metrics");
-            written(&metrics) >= 1
-        },
-    );
+    wait_for("the metrics to count the event", Duration::from_secs(5), || {
+        metrics = http_get(&addr, "/metrics");
+        written(&metrics) >= 1
+    });
     assert!(metrics.starts_with("HTTP/1.1 200 OK\r\n"), "{metrics}");
-    assert!(
-        metrics.contains(&format!("\nauditmesh_kernel_daemon_pid {pid}\n")),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("\nauditmesh_kernel_backlog_wait_time 0\n"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("\nauditmesh_netlink_overruns_total 0\n"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("\n# TYPE auditmesh_kernel_lost_total counter\n"),
-        "{metrics}"
-    );
+    assert!(metrics.contains(&format!("\nauditmesh_kernel_daemon_pid {pid}\n")), "{metrics}");
+    assert!(metrics.contains("\nauditmesh_kernel_backlog_wait_time 0\n"), "{metrics}");
+    assert!(metrics.contains("\nauditmesh_netlink_overruns_total 0\n"), "{metrics}");
+    assert!(metrics.contains("\n# TYPE auditmesh_kernel_lost_total counter\n"), "{metrics}");
     assert!(http_get(&addr, "/nope").starts_with("HTTP/1.1 404 Not Found\r\n"));
 
     let exit = agent.stop();
-    assert!(
-        exit.success(),
-        "agent exit {exit}: {}",
-        fs::read_to_string(dir.join("agent.log")).unwrap()
-    );
+    assert!(exit.success(), "agent exit {exit}: {}", fs::read_to_string(dir.join("agent.log")).unwrap());
     let after = status();
     assert_eq!(after.pid, 0, "the registration is handed back");
     assert_eq!(after.enabled, saved.before.enabled, "auditing as found");
-    assert!(
-        !kernel_has_key(&key),
-        "remove_rules_on_exit took the rule out"
-    );
+    assert!(!kernel_has_key(&key), "remove_rules_on_exit took the rule out");
     drop(saved);
     let _ = fs::remove_dir_all(&dir);
 }
@@ -326,34 +239,17 @@ fn own_mode_refuses_a_registered_daemon_and_names_it() {
         ]
     };
     let first_args = args("1");
-    let mut first = start_agent(
-        &first_args.iter().map(String::as_str).collect::<Vec<_>>(),
-        &dir.join("agent-1.log"),
-    );
+    let mut first = start_agent(&first_args.iter().map(String::as_str).collect::<Vec<_>>(), &dir.join("agent-1.log"));
     let pid = first.pid();
-    wait_for(
-        "the first agent to register",
-        Duration::from_secs(15),
-        || status().pid == pid,
-    );
-    let second = Command::new(BIN)
-        .arg("agent")
-        .args(args("2"))
-        .output()
-        .expect("run the second agent");
+    wait_for("the first agent to register", Duration::from_secs(15), || status().pid == pid);
+    let second = Command::new(BIN).arg("agent").args(args("2")).output().expect("run the second agent");
     assert_eq!(second.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
-        stderr.contains(&format!(
-            "another audit daemon (pid {pid}, auditd?) holds the kernel's audit registration"
-        )),
+        stderr.contains(&format!("another audit daemon (pid {pid}, auditd?) holds the kernel's audit registration")),
         "{stderr}"
     );
-    assert_eq!(
-        status().pid,
-        pid,
-        "the refused agent did not take the registration"
-    );
+    assert_eq!(status().pid, pid, "the refused agent did not take the registration");
     assert!(first.stop().success());
     assert_eq!(status().pid, 0);
     drop(saved);
@@ -389,14 +285,9 @@ fn start_auditd(dir: &Path) -> (Daemon, PathBuf) {
         .stderr(fs::File::create(dir.join("auditd.stderr")).unwrap())
         .spawn()
         .expect("start auditd (installed by scripts/install-test-deps.sh)");
-    let daemon = Daemon {
-        child: Some(child),
-        name: "auditd",
-    };
+    let daemon = Daemon { child: Some(child), name: "auditd" };
     let pid = daemon.pid();
-    wait_for("auditd to register", Duration::from_secs(15), || {
-        status().pid == pid
-    });
+    wait_for("auditd to register", Duration::from_secs(15), || status().pid == pid);
     (daemon, log_dir.join("audit.log"))
 }
 
@@ -404,9 +295,7 @@ fn start_auditd(dir: &Path) -> (Daemon, PathBuf) {
 fn serial_in_auditd_log(log: &Path, marker: &str) -> Option<u64> {
     let text = fs::read_to_string(log).ok()?;
     let hex: String = marker.bytes().map(|b| format!("{b:02X}")).collect();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("type=EXECVE") && (l.contains(marker) || l.contains(&hex)))?;
+    let line = text.lines().find(|l| l.starts_with("type=EXECVE") && (l.contains(marker) || l.contains(&hex)))?;
     let id = line.split("msg=audit(").nth(1)?.split(')').next()?;
     id.split(':').nth(1)?.parse().ok()
 }
@@ -417,22 +306,13 @@ fn serial_in_auditd_log(log: &Path, marker: &str) -> Option<u64> {
 fn exec_under_a_rule(name: &str, auditd_log: &Path) -> (String, String) {
     let key = format!("auditmesh-test-agent-{name}-{}", std::process::id());
     let auditctl = |line: String| {
-        let out = Command::new("auditctl")
-            .args(line.split(' '))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "auditctl {line}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new("auditctl").args(line.split(' ')).output().unwrap();
+        assert!(out.status.success(), "auditctl {line}: {}", String::from_utf8_lossy(&out.stderr));
     };
     auditctl(rule_line(&key));
     let marker = format!("auditmesh-marker-{name}-{}", std::process::id());
     run_marker(&marker);
-    wait_for("auditd's record", Duration::from_secs(10), || {
-        serial_in_auditd_log(auditd_log, &marker).is_some()
-    });
+    wait_for("auditd's record", Duration::from_secs(10), || serial_in_auditd_log(auditd_log, &marker).is_some());
     auditctl(rule_line(&key).replacen("-a", "-d", 1));
     (key, marker)
 }
@@ -441,34 +321,20 @@ fn exec_under_a_rule(name: &str, auditd_log: &Path) -> (String, String) {
 fn coexist_mode_reads_the_events_auditd_logs() {
     let _turn = support::begin();
     let saved = support::SavedState::save();
-    assert_eq!(
-        saved.before.pid, 0,
-        "another audit daemon is registered; the kernel tests need none"
-    );
+    assert_eq!(saved.before.pid, 0, "another audit daemon is registered; the kernel tests need none");
     let dir = temp_dir("coexist");
     let (mut auditd, auditd_log) = start_auditd(&dir);
     let out = dir.join("events.json");
     let mut agent = start_agent(
-        &[
-            "--source",
-            "netlink-coexist",
-            "--output",
-            out.to_str().unwrap(),
-            "--state-dir",
-            dir.join("state").to_str().unwrap(),
-        ],
+        &["--source", "netlink-coexist", "--output", out.to_str().unwrap(), "--state-dir", dir.join("state").to_str().unwrap()],
         &dir.join("agent.log"),
     );
     // The agent has joined the multicast group once it logs that it started.
     wait_for("the agent to start", Duration::from_secs(15), || {
-        fs::read_to_string(dir.join("agent.log"))
-            .unwrap_or_default()
-            .contains("info: started: source netlink-coexist")
+        fs::read_to_string(dir.join("agent.log")).unwrap_or_default().contains("info: started: source netlink-coexist")
     });
     let (key, marker) = exec_under_a_rule("coexist", &auditd_log);
-    wait_for("the agent's event", Duration::from_secs(10), || {
-        !with_key(&events(&out), &key).is_empty()
-    });
+    wait_for("the agent's event", Duration::from_secs(10), || !with_key(&events(&out), &key).is_empty());
 
     let all = events(&out);
     let mine = with_key(&all, &key);
@@ -491,37 +357,22 @@ fn coexist_mode_reads_the_events_auditd_logs() {
 fn plugin_mode_under_the_auditd_dispatcher() {
     let _turn = support::begin();
     let saved = support::SavedState::save();
-    assert_eq!(
-        saved.before.pid, 0,
-        "another audit daemon is registered; the kernel tests need none"
-    );
+    assert_eq!(saved.before.pid, 0, "another audit daemon is registered; the kernel tests need none");
     let dir = temp_dir("plugin");
     let out = dir.join("events.json");
     // The shipped example, with this build's binary and a configuration of the test's own.
-    let example = fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/plugins.d/auditmesh.conf"),
-    )
-    .expect("the example plugin configuration");
+    let example = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/plugins.d/auditmesh.conf"))
+        .expect("the example plugin configuration");
     let config = dir.join("plugin.yaml");
     fs::write(
         &config,
-        format!(
-            "state_dir: {}\nsource:\n  kind: plugin\noutput:\n  path: {}\n",
-            dir.join("state").display(),
-            out.display()
-        ),
+        format!("state_dir: {}\nsource:\n  kind: plugin\noutput:\n  path: {}\n", dir.join("state").display(), out.display()),
     )
     .unwrap();
     let conf = example
         .replace("path = /usr/sbin/auditmesh", &format!("path = {BIN}"))
-        .replace(
-            "args = agent --config=/etc/auditmesh/plugin.yaml",
-            &format!("args = agent --config={}", config.display()),
-        );
-    assert_ne!(
-        conf, example,
-        "the example names /usr/sbin/auditmesh and /etc/auditmesh/plugin.yaml"
-    );
+        .replace("args = agent --config=/etc/auditmesh/plugin.yaml", &format!("args = agent --config={}", config.display()));
+    assert_ne!(conf, example, "the example names /usr/sbin/auditmesh and /etc/auditmesh/plugin.yaml");
     fs::create_dir_all(dir.join("plugins")).unwrap();
     let plugin_conf = dir.join("plugins/auditmesh.conf");
     fs::write(&plugin_conf, conf).unwrap();
@@ -529,9 +380,7 @@ fn plugin_mode_under_the_auditd_dispatcher() {
     let (mut auditd, auditd_log) = start_auditd(&dir);
 
     let (key, marker) = exec_under_a_rule("plugin", &auditd_log);
-    wait_for("the plugin's event", Duration::from_secs(10), || {
-        !with_key(&events(&out), &key).is_empty()
-    });
+    wait_for("the plugin's event", Duration::from_secs(10), || !with_key(&events(&out), &key).is_empty());
     // Stopping auditd stops its plugin (SIGTERM, then its standard input closes).
     assert!(auditd.stop().success());
     assert_eq!(status().pid, 0);
@@ -540,10 +389,7 @@ fn plugin_mode_under_the_auditd_dispatcher() {
     let mine = with_key(&all, &key);
     assert_eq!(mine.len(), 1, "{mine:#?}");
     check_echo_event(mine[0], &marker);
-    assert_eq!(
-        mine[0]["serial"].as_u64(),
-        serial_in_auditd_log(&auditd_log, &marker)
-    );
+    assert_eq!(mine[0]["serial"].as_u64(), serial_in_auditd_log(&auditd_log, &marker));
     drop(saved);
     let _ = fs::remove_dir_all(&dir);
 }

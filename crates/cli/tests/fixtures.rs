@@ -17,21 +17,14 @@ const ECS_LINES: usize = 25;
 fn parse(log: &Path, format: &str, keep: usize) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let root = root.canonicalize().expect("repository root");
-    let relative = log
-        .strip_prefix(&root)
-        .expect("fixtures are in the repository");
+    let relative = log.strip_prefix(&root).expect("fixtures are in the repository");
     let output = Command::new(BIN)
         .args(["parse", "--quiet", "--stats", "--format", format])
         .arg(relative)
         .current_dir(&root)
         .output()
         .expect("run auditmesh");
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
     let lines: Vec<&str> = stdout.lines().collect();
     let mut snapshot = String::new();

@@ -24,6 +24,27 @@ pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+/// Appends an optional byte string: 0 when absent, else its length + 1 and the bytes.
+pub fn put_opt(out: &mut Vec<u8>, v: Option<&[u8]>) {
+    match v {
+        None => put_varint(out, 0),
+        Some(b) => {
+            put_varint(out, b.len() as u64 + 1);
+            out.extend_from_slice(b);
+        }
+    }
+}
+
+/// Compresses `src` with `z` through the reusable `scratch` and returns an exactly sized copy:
+/// `Compressor::compress` allocates the worst-case size each time, and fresh megabytes cost
+/// more in page faults than the compression itself.
+pub fn compress(z: &mut zstd::bulk::Compressor<'static>, scratch: &mut Vec<u8>, src: &[u8]) -> std::io::Result<Vec<u8>> {
+    scratch.clear();
+    scratch.reserve(zstd::zstd_safe::compress_bound(src.len()));
+    z.compress_to_buffer(src, scratch)?;
+    Ok(scratch.clone())
+}
+
 /// Reads what [`put_varint`] and [`put_bytes`] wrote; every read fails with `None` at the end of
 /// the input or on an over-long varint.
 pub struct Reader<'a> {
@@ -34,6 +55,10 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Reader<'a> {
         Reader { bytes, pos: 0 }
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
     }
 
     pub fn is_empty(&self) -> bool {
@@ -89,10 +114,7 @@ mod tests {
         }
         put_bytes(&mut out, b"abc");
         let mut r = Reader::new(&out);
-        assert_eq!(
-            [0, 1, 127, 128, 300, u64::MAX].map(|_| r.varint().unwrap()),
-            [0, 1, 127, 128, 300, u64::MAX]
-        );
+        assert_eq!([0, 1, 127, 128, 300, u64::MAX].map(|_| r.varint().unwrap()), [0, 1, 127, 128, 300, u64::MAX]);
         assert_eq!(r.bytes(), Some(&b"abc"[..]));
         assert!(r.is_empty());
         assert_eq!(r.varint(), None);

@@ -15,19 +15,18 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use assemble::Event;
 
-use crate::checksum::FastSet;
-use crate::codec::{unzigzag, zigzag};
+use crate::checksum::{FastMap, FastSet};
+use crate::codec::{put_bytes, unzigzag, zigzag};
 use crate::error::StoreError;
-use crate::query::{
-    Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport,
-    Value,
-};
-use crate::row::StoredEvent;
+use crate::pending::{LinesBlock, Pending};
+use crate::query::{Cmp, Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
+use crate::row::{encode_event, StoredEvent};
 use crate::segment::{self, col, Col, Columns, SegmentMeta};
-use crate::wal::Wal;
+use crate::wal::{Batch, BlockRef, Wal};
 use crate::EventStore;
 
 /// How the store writes.
@@ -37,17 +36,15 @@ pub struct Config {
     pub segment_rows: usize,
     /// zstd level of segment columns.
     pub level: i32,
+    /// zstd level of the record lines (compressed once, as the write-ahead log writes them).
+    pub lines_level: i32,
     /// Keep every event's record lines for good: [`ColumnarStore::release_lines`] does nothing.
     pub keep_lines: bool,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config {
-            segment_rows: 65_536,
-            level: 3,
-            keep_lines: false,
-        }
+        Config { segment_rows: 65_536, level: 3, lines_level: 1, keep_lines: false }
     }
 }
 
@@ -68,20 +65,58 @@ pub struct ColumnarStore {
     dir: PathBuf,
     config: Config,
     wal: Wal,
-    pending: Vec<StoredEvent>,
-    /// The fingerprints of `pending`, index for index.
-    pending_fps: Vec<u64>,
+    /// The unsealed events: one builder per future segment, in the order they were started.
+    pending: Vec<Pending>,
+    /// Day → the builder of `pending` that takes that day's events.
+    open_by_day: FastMap<u64, usize>,
+    /// Reused from batch to batch.
+    scratch: Fresh,
     segments: Vec<SegmentMeta>,
     next_seq: u64,
     /// The ordinal the next stored event gets.
     next_ordinal: u64,
     problems: Vec<StoreError>,
+    /// Segments (by seq) a query found damaged, left out from then on.
+    damaged: Mutex<Vec<u64>>,
+    /// What queries found damaged (each names its file).
+    late_problems: Mutex<Vec<StoreError>>,
     /// Fingerprints of the unsealed events and of the segments loaded for dedup.
     seen: FastSet<u64>,
     /// Per segment (by seq): its fingerprints are in `seen`.
     loaded: FastSet<u64>,
     zstd: zstd::bulk::Compressor<'static>,
+    lines_zstd: zstd::bulk::Compressor<'static>,
+    /// Reused: compression output, a lines block before compression.
+    zscratch: Vec<u8>,
+    lines_scratch: Vec<u8>,
 }
+
+/// The new events of a batch, encoded: field encodings (each followed by its fingerprint, as
+/// the write-ahead log takes them) and record lines.
+#[derive(Default)]
+struct Fresh {
+    fields: Vec<u8>,
+    lines: Vec<u8>,
+    rows: Vec<FreshRow>,
+}
+
+struct FreshRow {
+    fields: std::ops::Range<usize>,
+    lines: std::ops::Range<usize>,
+    fingerprint: u64,
+    ordinal: u64,
+    day: u64,
+}
+
+impl Fresh {
+    fn clear(&mut self) {
+        self.fields.clear();
+        self.lines.clear();
+        self.rows.clear();
+    }
+}
+
+const DAY_MS: u64 = 86_400_000;
 
 impl ColumnarStore {
     /// Opens (or creates) a store. Damaged segment files are set aside and listed in
@@ -93,21 +128,12 @@ impl ColumnarStore {
         sync_dir(dir)?;
         let mut problems = Vec::new();
         let mut segments = Vec::new();
-        let mut days: Vec<PathBuf> = read_dir(&seg_dir)?
-            .into_iter()
-            .filter(|p| p.is_dir())
-            .collect();
+        let mut days: Vec<PathBuf> = read_dir(&seg_dir)?.into_iter().filter(|p| p.is_dir()).collect();
         days.sort();
         for day in days {
             for path in read_dir(&day)? {
-                let name = path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default()
-                    .to_string();
-                if name.ends_with(".tmp")
-                    || (name.ends_with(".lines") && !path.with_extension("seg").exists())
-                {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                if name.ends_with(".tmp") || (name.ends_with(".lines") && !path.with_extension("seg").exists()) {
                     // a seal that never finished: its events are still in the log
                     fs::remove_file(&path).map_err(StoreError::io(&path))?;
                     continue;
@@ -115,14 +141,8 @@ impl ColumnarStore {
                 if name.ends_with(".lines") {
                     continue;
                 }
-                let Some(seq) = name
-                    .strip_suffix(".seg")
-                    .and_then(|s| s.parse::<u64>().ok())
-                else {
-                    problems.push(StoreError::Corrupt {
-                        path,
-                        what: "not a segment file name".into(),
-                    });
+                let Some(seq) = name.strip_suffix(".seg").and_then(|s| s.parse::<u64>().ok()) else {
+                    problems.push(StoreError::Corrupt { path, what: "not a segment file name".into() });
                     continue;
                 };
                 match segment::open(&path, seq) {
@@ -136,11 +156,7 @@ impl ColumnarStore {
         }
         segments.sort_by_key(|s| s.seq);
         let next_seq = segments.last().map_or(0, |s| s.seq + 1);
-        let sealed_next = segments
-            .iter()
-            .map(|s| s.max_ordinal + 1)
-            .max()
-            .unwrap_or(1);
+        let sealed_next = segments.iter().map(|s| s.max_ordinal + 1).max().unwrap_or(1);
         let (wal, replay) = Wal::open(&dir.join("wal"), sealed_next)?;
         problems.extend(replay.corrupt);
         let next_ordinal = sealed_next.max(replay.next_ordinal);
@@ -149,31 +165,55 @@ impl ColumnarStore {
             config,
             wal,
             pending: Vec::new(),
-            pending_fps: Vec::new(),
+            open_by_day: FastMap::default(),
+            scratch: Fresh::default(),
             segments,
             next_seq,
             next_ordinal,
             problems,
+            damaged: Mutex::new(Vec::new()),
+            late_problems: Mutex::new(Vec::new()),
             seen: FastSet::default(),
             loaded: FastSet::default(),
             zstd: zstd::bulk::Compressor::new(config.level).map_err(StoreError::io(dir))?,
+            lines_zstd: zstd::bulk::Compressor::new(config.lines_level).map_err(StoreError::io(dir))?,
+            zscratch: Vec::new(),
+            lines_scratch: Vec::new(),
         };
         // events sealed just before a crash are in a segment and still in the log
-        let rows = replay.rows;
-        store.load_fingerprints(&rows)?;
-        for row in rows {
-            let fp = row.fingerprint();
-            if store.seen.insert(fp) {
-                store.pending.push(row);
-                store.pending_fps.push(fp);
-            }
+        for batch in replay.batches {
+            store.replay_batch(batch)?;
         }
         Ok(store)
     }
 
-    /// Damaged files found when the store was opened (each names its file).
+    /// Damaged files found when the store was opened (each names its file). Opening checks
+    /// each file's directory; a column's checksum is checked when the column is read: see
+    /// [`ColumnarStore::damaged_since_open`] and [`ColumnarStore::verify`].
     pub fn problems(&self) -> &[StoreError] {
         &self.problems
+    }
+
+    /// Damaged columns queries have found since the store was opened (each names its file):
+    /// their segments are left out of answers from then on.
+    pub fn damaged_since_open(&self) -> Vec<String> {
+        self.late_problems.lock().expect("not poisoned").iter().map(|e| e.to_string()).collect()
+    }
+
+    /// Reads every column of every segment and lines file and checks its checksum; returns the
+    /// damaged files (each names its file). The segments found damaged are left out of answers
+    /// from then on.
+    pub fn verify(&self) -> Vec<StoreError> {
+        let mut found = Vec::new();
+        for meta in &self.segments {
+            if let Err(e) = segment::verify(meta) {
+                if !matches!(e, StoreError::Corrupt { ref path, .. } if path != &meta.path) {
+                    self.damaged.lock().expect("not poisoned").push(meta.seq);
+                }
+                found.push(e);
+            }
+        }
+        found
     }
 
     pub fn dir(&self) -> &Path {
@@ -184,14 +224,9 @@ impl ColumnarStore {
         StoreStats {
             segments: self.segments.len() as u64,
             sealed_events: self.segments.iter().map(|s| s.rows as u64).sum(),
-            unsealed_events: self.pending.len() as u64,
+            unsealed_events: self.pending.iter().map(|p| p.rows as u64).sum(),
             segment_bytes: self.segments.iter().map(|s| s.bytes).sum(),
-            lines_bytes: self
-                .segments
-                .iter()
-                .filter_map(|s| s.lines.as_ref())
-                .map(|l| l.bytes)
-                .sum(),
+            lines_bytes: self.segments.iter().filter_map(|s| s.lines.as_ref()).map(|l| l.bytes).sum(),
         }
     }
 
@@ -200,43 +235,133 @@ impl ColumnarStore {
         self.next_ordinal - 1
     }
 
-    /// Stores events already in their stored form (the benchmark's path; [`EventStore::ingest`]
-    /// derives them from assembled events).
-    pub fn ingest_rows(&mut self, rows: Vec<StoredEvent>) -> Result<IngestReport, StoreError> {
-        let mut report = IngestReport {
-            received: rows.len() as u64,
-            first_ordinal: self.next_ordinal,
-            ..IngestReport::default()
+    /// Encodes, deduplicates, logs and adds a batch of events.
+    fn ingest_events(&mut self, events: &[Event]) -> Result<IngestReport, StoreError> {
+        let mut report = IngestReport { received: events.len() as u64, first_ordinal: self.next_ordinal, ..IngestReport::default() };
+        let (Some(lo), Some(hi)) = (events.iter().map(|e| e.id.time.millis).min(), events.iter().map(|e| e.id.time.millis).max()) else {
+            return Ok(report);
         };
-        self.load_fingerprints(&rows)?;
-        let mut fresh = Vec::with_capacity(rows.len());
-        let mut fps = FastSet::with_capacity_and_hasher(rows.len(), Default::default());
-        for (i, mut row) in rows.into_iter().enumerate() {
-            let fp = row.fingerprint();
-            if self.seen.contains(&fp) || !fps.insert(fp) {
+        // a batch that would overflow what is unsealed seals it first: segments stay near
+        // segment_rows instead of a full one and a sliver
+        let unsealed = self.unsealed();
+        if unsealed > 0 && unsealed + events.len() > self.config.segment_rows {
+            self.seal()?;
+        }
+        self.load_fingerprints(lo, hi)?;
+        let mut fresh = std::mem::take(&mut self.scratch);
+        fresh.clear();
+        let mut batch_fps: FastSet<u64> = FastSet::with_capacity_and_hasher(events.len(), Default::default());
+        for (i, e) in events.iter().enumerate() {
+            let (f0, l0) = (fresh.fields.len(), fresh.lines.len());
+            let fp = encode_event(e, &mut fresh.fields, &mut fresh.lines);
+            if self.seen.contains(&fp) || !batch_fps.insert(fp) {
+                fresh.fields.truncate(f0);
+                fresh.lines.truncate(l0);
                 report.duplicates += 1;
                 continue;
             }
-            row.ordinal = self.next_ordinal + fresh.len() as u64;
+            let f1 = fresh.fields.len();
+            fresh.fields.extend_from_slice(&fp.to_le_bytes());
+            let ordinal = self.next_ordinal + fresh.rows.len() as u64;
+            fresh.rows.push(FreshRow { fields: f0..f1, lines: l0..fresh.lines.len(), fingerprint: fp, ordinal, day: e.id.time.millis / DAY_MS });
             report.accepted.push(i as u32);
-            fresh.push(row);
-            self.pending_fps.push(fp);
         }
-        if !fresh.is_empty() {
-            if let Err(e) = self.wal.append(&fresh) {
-                // not acknowledged: forget them (a retry stores them again)
-                self.pending_fps.truncate(self.pending.len());
-                return Err(e);
-            }
-        }
-        self.next_ordinal += fresh.len() as u64;
-        self.seen.extend(fps);
-        report.stored = fresh.len() as u64;
-        self.pending.extend(fresh);
-        if self.pending.len() >= self.config.segment_rows {
+        report.stored = fresh.rows.len() as u64;
+        let added = self.add(&fresh, true);
+        self.scratch = fresh;
+        added?;
+        self.seen.extend(batch_fps);
+        self.next_ordinal += report.stored;
+        if self.unsealed() >= self.config.segment_rows {
             self.seal()?;
         }
         Ok(report)
+    }
+
+    /// Adds a frame of the write-ahead log read back on open, leaving out the events a
+    /// segment already holds.
+    fn replay_batch(&mut self, batch: Batch) -> Result<(), StoreError> {
+        let mut fresh = Fresh::default();
+        let ms: Vec<u64> = batch.fields.iter().map(|f| crate::codec::Reader::new(f).varint().unwrap_or(0)).collect();
+        if let (Some(&lo), Some(&hi)) = (ms.iter().min(), ms.iter().max()) {
+            self.load_fingerprints(lo, hi)?;
+        }
+        for (k, fields) in batch.fields.iter().enumerate() {
+            let fp = batch.fingerprints[k];
+            if !self.seen.insert(fp) {
+                continue;
+            }
+            let (f0, l0) = (fresh.fields.len(), fresh.lines.len());
+            fresh.fields.extend_from_slice(fields);
+            fresh.lines.extend_from_slice(&batch.lines[k]);
+            fresh.rows.push(FreshRow {
+                fields: f0..fresh.fields.len(),
+                lines: l0..fresh.lines.len(),
+                fingerprint: fp,
+                ordinal: batch.ordinals[k],
+                day: ms[k] / DAY_MS,
+            });
+        }
+        self.add(&fresh, false)
+    }
+
+    fn unsealed(&self) -> usize {
+        self.pending.iter().map(|p| p.rows).sum()
+    }
+
+    /// Adds new events to the builders, their lines compressed in blocks; when `log`, writes
+    /// them to the write-ahead log first (and adds nothing if that fails).
+    fn add(&mut self, fresh: &Fresh, log: bool) -> Result<(), StoreError> {
+        if fresh.rows.is_empty() {
+            return Ok(());
+        }
+        // which builder takes each event: its day's, a new one once that holds segment_rows
+        let mut planned: FastMap<usize, usize> = FastMap::default();
+        let mut runs: Vec<(usize, Vec<u32>)> = Vec::new();
+        for (i, row) in fresh.rows.iter().enumerate() {
+            let b = match self.open_by_day.get(&row.day) {
+                Some(&b) if self.pending[b].rows + planned.get(&b).copied().unwrap_or(0) < self.config.segment_rows => b,
+                _ => {
+                    self.pending.push(Pending::new(row.day));
+                    self.open_by_day.insert(row.day, self.pending.len() - 1);
+                    self.pending.len() - 1
+                }
+            };
+            *planned.entry(b).or_default() += 1;
+            match runs.iter_mut().find(|(x, _)| *x == b) {
+                Some((_, rows)) => rows.push(i as u32),
+                None => runs.push((b, vec![i as u32])),
+            }
+        }
+        let mut blocks: Vec<(usize, &[u32], LinesBlock)> = Vec::new();
+        let mut raw = std::mem::take(&mut self.lines_scratch);
+        for (b, rows) in &runs {
+            for chunk in rows.chunks(segment::RAW_BLOCK) {
+                raw.clear();
+                for &i in chunk {
+                    put_bytes(&mut raw, &fresh.lines[fresh.rows[i as usize].lines.clone()]);
+                }
+                let z = crate::codec::compress(&mut self.lines_zstd, &mut self.zscratch, &raw).map_err(StoreError::io(&self.dir))?;
+                blocks.push((*b, chunk, LinesBlock { rows: chunk.len() as u32, rawlen: raw.len() as u64, z }));
+            }
+        }
+        self.lines_scratch = raw;
+        if log {
+            let refs: Vec<BlockRef<'_>> = blocks.iter().map(|(_, rows, b)| BlockRef { rows, rawlen: b.rawlen, z: &b.z }).collect();
+            self.wal.append(fresh.rows.len(), fresh.rows[0].ordinal, &fresh.fields, &refs)?;
+        }
+        for (b, rows) in &runs {
+            for &i in rows {
+                let row = &fresh.rows[i as usize];
+                self.pending[*b]
+                    .push(&fresh.fields[row.fields.clone()], row.ordinal, row.fingerprint)
+                    .ok_or_else(|| StoreError::Corrupt { path: self.dir.join("wal"), what: format!("event #{} does not decode", row.ordinal) })?;
+            }
+        }
+        for (b, _, block) in blocks {
+            self.pending[b].blocks.push(block);
+        }
+        Ok(())
     }
 
     /// Deletes the lines files of the segments whose events all have an ordinal of at most
@@ -275,32 +400,29 @@ impl ColumnarStore {
     /// visited. Fails before visiting an event whose lines were released
     /// ([`StoreError::LinesReleased`]) or that is no longer stored ([`StoreError::EventGone`]):
     /// the events before it have been visited.
-    pub fn replay_since(
-        &self,
-        since: u64,
-        visit: &mut dyn FnMut(u64, Event) -> bool,
-    ) -> Result<u64, StoreError> {
+    pub fn replay_since(&self, since: u64, visit: &mut dyn FnMut(u64, Event) -> bool) -> Result<u64, StoreError> {
         let mut next = since + 1;
         let mut visited = 0;
-        // segments in ordinal order; one seal writes a contiguous range of ordinals into one
-        // segment per day, so segments whose ranges overlap are merged by ordinal
-        let mut order: Vec<&SegmentMeta> = self
-            .segments
-            .iter()
-            .filter(|s| s.max_ordinal > since)
-            .collect();
-        order.sort_by_key(|s| (s.min_ordinal, s.seq));
+        // sources in ordinal order; one seal (and the unsealed events) spans a contiguous range
+        // of ordinals over one builder per day, so sources whose ranges overlap are merged
+        let mut order: Vec<(u64, u64, Columns<'_>)> = Vec::new();
+        for meta in self.segments.iter().filter(|s| s.max_ordinal > since) {
+            order.push((meta.min_ordinal, meta.max_ordinal, Columns::of_segment(meta)?));
+        }
+        for p in self.pending.iter().filter(|p| p.rows > 0 && p.max_ordinal > since) {
+            order.push((p.min_ordinal, p.max_ordinal, Columns::of_pending(p)));
+        }
+        order.sort_by_key(|o| (o.0, o.1));
         let mut i = 0;
         while i < order.len() {
             let mut j = i + 1;
-            let mut hi = order[i].max_ordinal;
-            while j < order.len() && order[j].min_ordinal <= hi {
-                hi = hi.max(order[j].max_ordinal);
+            let mut hi = order[i].1;
+            while j < order.len() && order[j].0 <= hi {
+                hi = hi.max(order[j].1);
                 j += 1;
             }
             let mut rows: Vec<StoredEvent> = Vec::new();
-            for meta in &order[i..j] {
-                let mut cols = Columns::of_segment(meta)?;
+            for (_, _, cols) in &mut order[i..j] {
                 let ordinals = cols.ordinals()?;
                 let at: Vec<usize> = (0..cols.rows).filter(|&r| ordinals[r] > since).collect();
                 rows.extend(cols.rows_at(&at)?);
@@ -314,26 +436,14 @@ impl ColumnarStore {
             }
             i = j;
         }
-        for row in self.pending.iter().filter(|r| r.ordinal > since) {
-            if !replay_one(row, &mut next, visit)? {
-                return Ok(visited + 1);
-            }
-            visited += 1;
-        }
         if next < self.next_ordinal {
             return Err(StoreError::EventGone { ordinal: next });
         }
         Ok(visited)
     }
 
-    /// Loads the fingerprints of the segments whose time range overlaps the rows'.
-    fn load_fingerprints(&mut self, rows: &[StoredEvent]) -> Result<(), StoreError> {
-        let (Some(lo), Some(hi)) = (
-            rows.iter().map(|r| r.ms).min(),
-            rows.iter().map(|r| r.ms).max(),
-        ) else {
-            return Ok(());
-        };
+    /// Loads the fingerprints of the segments whose time range overlaps `lo..=hi`.
+    fn load_fingerprints(&mut self, lo: u64, hi: u64) -> Result<(), StoreError> {
         for meta in &self.segments {
             if meta.max_ms >= lo && meta.min_ms <= hi && !self.loaded.contains(&meta.seq) {
                 let fps = Columns::of_segment(meta)?.fingerprints()?;
@@ -346,48 +456,34 @@ impl ColumnarStore {
 
     /// Writes the unsealed events into segments (one or more per day), then empties the log.
     pub fn seal(&mut self) -> Result<(), StoreError> {
-        if self.pending.is_empty() {
+        if self.unsealed() == 0 {
             return Ok(());
         }
-        let pending = std::mem::take(&mut self.pending);
-        let pending_fps = std::mem::take(&mut self.pending_fps);
-        let mut by_day: Vec<(u64, Vec<StoredEvent>, Vec<u64>)> = Vec::new();
-        for (row, fp) in pending.into_iter().zip(pending_fps) {
-            let day = row.ms / 86_400_000;
-            match by_day.iter_mut().find(|(d, _, _)| *d == day) {
-                Some((_, rows, fps)) => {
-                    rows.push(row);
-                    fps.push(fp);
-                }
-                None => by_day.push((day, vec![row], vec![fp])),
-            }
-        }
         let mut written = Vec::new();
-        for (day, rows, fps) in &by_day {
-            let day_dir = self.dir.join("segments").join(day_name(*day));
+        for p in self.pending.iter().filter(|p| p.rows > 0) {
+            let day_dir = self.dir.join("segments").join(day_name(p.day));
             if !day_dir.exists() {
                 fs::create_dir_all(&day_dir).map_err(StoreError::io(&day_dir))?;
                 sync_dir(&self.dir.join("segments"))?;
             }
-            for (chunk, chunk_fps) in rows
-                .chunks(self.config.segment_rows)
-                .zip(fps.chunks(self.config.segment_rows))
-            {
-                let seq = self.next_seq;
-                self.next_seq += 1;
-                let path = day_dir.join(format!("{seq:010}.seg"));
-                let meta = segment::write(&path, seq, chunk, chunk_fps, &mut self.zstd)?;
-                written.push(meta);
-            }
-            sync_dir(&day_dir)?;
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let path = day_dir.join(format!("{seq:010}.seg"));
+            written.push(segment::write(&path, seq, p, &mut self.zstd, &mut self.zscratch)?);
+        }
+        let mut dirs: Vec<&Path> = written.iter().filter_map(|m| m.path.parent()).collect();
+        dirs.dedup();
+        for d in dirs {
+            sync_dir(d)?;
         }
         self.wal.clear(self.next_ordinal)?;
         // the sealed fingerprints leave memory; dedup reloads a segment when a batch overlaps it
-        for (_, _, fps) in &by_day {
-            for fp in fps {
+        for p in std::mem::take(&mut self.pending) {
+            for fp in &p.fingerprints {
                 self.seen.remove(fp);
             }
         }
+        self.open_by_day.clear();
         self.segments.extend(written);
         Ok(())
     }
@@ -399,7 +495,6 @@ impl ColumnarStore {
         let mut fields = Vec::new();
         q.filter.fields(&mut fields);
         let timed = q.since_ms.is_some() || q.until_ms.is_some();
-        let pending = Columns::of_rows(&self.pending, &self.pending_fps);
         let mut sources: Vec<Columns<'_>> = Vec::new();
         let mut run = |cols: &mut Columns<'_>| -> Result<bool, StoreError> {
             let pred = compile(&q.filter, cols)?;
@@ -407,35 +502,48 @@ impl ColumnarStore {
                 return Ok(true);
             }
             for &f in &fields {
-                cols.load(f)?;
+                cols.load_for_filter(f)?;
             }
-            if timed {
+            let (lo, hi) = cols.time_range();
+            if timed && !(q.in_time(lo) && q.in_time(hi)) {
                 cols.load_ms()?;
             }
-            let mut hits = Vec::new();
-            for i in 0..cols.rows {
-                if timed && !q.in_time(cols.ms.as_ref().expect("loaded")[i]) {
-                    continue;
+            let (lo, hi) = cols.time_range();
+            let all_in_time = q.in_time(lo) && q.in_time(hi);
+            let hits: Vec<usize> = match (&pred, timed && !all_in_time) {
+                (Pred::True, false) => (0..cols.rows).collect(),
+                (Pred::True, true) => {
+                    let ms = cols.ms.as_ref().expect("loaded");
+                    (0..cols.rows).filter(|&i| q.in_time(ms[i])).collect()
                 }
-                if eval(&pred, cols, i) {
-                    hits.push(i);
+                (_, false) => mask(&pred, cols).iter().enumerate().filter(|(_, &m)| m).map(|(i, _)| i).collect(),
+                (_, true) => {
+                    let ms = cols.ms.as_ref().expect("loaded");
+                    mask(&pred, cols).iter().enumerate().filter(|&(i, &m)| m && q.in_time(ms[i])).map(|(i, _)| i).collect()
                 }
-            }
+            };
             if hits.is_empty() {
                 return Ok(true);
             }
             visit(cols, &hits)
         };
         for meta in &self.segments {
-            if !q.overlaps(meta.min_ms, meta.max_ms) {
+            if !q.overlaps(meta.min_ms, meta.max_ms) || self.damaged.lock().expect("not poisoned").contains(&meta.seq) {
                 continue;
             }
             let mut cols = Columns::of_segment(meta)?;
-            if !run(&mut cols)? {
-                return Ok(());
+            match run(&mut cols) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                // a column that fails its checksum: the segment is left out from now on, and named
+                Err(e @ StoreError::Corrupt { .. }) => {
+                    self.damaged.lock().expect("not poisoned").push(meta.seq);
+                    self.late_problems.lock().expect("not poisoned").push(e);
+                }
+                Err(e) => return Err(e),
             }
         }
-        sources.push(pending);
+        sources.extend(self.pending.iter().filter(|p| p.rows > 0).map(Columns::of_pending));
         for cols in &mut sources {
             if !run(cols)? {
                 return Ok(());
@@ -447,18 +555,14 @@ impl ColumnarStore {
 
 impl EventStore for ColumnarStore {
     fn ingest(&mut self, events: &[Event]) -> Result<IngestReport, StoreError> {
-        self.ingest_rows(events.iter().map(StoredEvent::from_event).collect())
+        self.ingest_events(events)
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
         self.seal()
     }
 
-    fn search(
-        &self,
-        q: &Query,
-        visit: &mut dyn FnMut(StoredEvent) -> bool,
-    ) -> Result<(), StoreError> {
+    fn search(&self, q: &Query, visit: &mut dyn FnMut(StoredEvent) -> bool) -> Result<(), StoreError> {
         self.scan(q, &mut |cols, hits| {
             for row in cols.rows_at(hits)? {
                 if !visit(row) {
@@ -478,44 +582,58 @@ impl EventStore for ColumnarStore {
         Ok(n)
     }
 
-    fn count_by(
-        &self,
-        q: &Query,
-        fields: &[Field],
-        top: Option<usize>,
-    ) -> Result<Vec<Group>, StoreError> {
+    fn count_by(&self, q: &Query, fields: &[Field], top: Option<usize>) -> Result<Vec<Group>, StoreError> {
         let mut groups: HashMap<Vec<GroupValue>, u64> = HashMap::new();
         self.scan(q, &mut |cols, hits| {
             for &f in fields {
                 cols.load(f)?;
                 cols.load_dict(f)?;
             }
-            let mut keys: Vec<Vec<GroupValue>> = Vec::new();
+            // count by the columns' codes (dictionary ids, number codes), then name each
+            // distinct code tuple once per segment
+            let mut local: FastMap<Vec<u64>, u64> = FastMap::default();
+            let mut key: Vec<u64> = Vec::with_capacity(fields.len());
+            let lists = fields.iter().any(|f| matches!(col(*f), Col::List(_)));
+            let mut keys: Vec<Vec<u64>> = Vec::new();
+            let resolved: Vec<Resolved<'_>> = fields.iter().map(|&f| resolve(cols, f)).collect();
             for &i in hits {
+                if !lists {
+                    key.clear();
+                    key.extend(resolved.iter().map(|r| r.code(i)));
+                    match local.get_mut(key.as_slice()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            local.insert(key.clone(), 1);
+                        }
+                    }
+                    continue;
+                }
+                // a list field counts the event once under each of its values
                 keys.clear();
                 keys.push(Vec::with_capacity(fields.len()));
-                for &f in fields {
-                    let values = group_values(cols, f, i);
-                    let mut next = Vec::with_capacity(keys.len() * values.len());
+                for r in &resolved {
+                    let codes = r.codes(i);
+                    let mut next = Vec::with_capacity(keys.len() * codes.len());
                     for k in &keys {
-                        for v in &values {
+                        for &c in &codes {
                             let mut k = k.clone();
-                            k.push(v.clone());
+                            k.push(c);
                             next.push(k);
                         }
                     }
                     keys = next;
                 }
                 for k in keys.drain(..) {
-                    *groups.entry(k).or_default() += 1;
+                    *local.entry(k).or_default() += 1;
                 }
+            }
+            for (codes, n) in local {
+                let values = fields.iter().zip(codes).map(|(&f, c)| code_value(cols, f, c)).collect();
+                *groups.entry(values).or_default() += n;
             }
             Ok(true)
         })?;
-        let mut out: Vec<Group> = groups
-            .into_iter()
-            .map(|(values, count)| Group { values, count })
-            .collect();
+        let mut out: Vec<Group> = groups.into_iter().map(|(values, count)| Group { values, count }).collect();
         out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.values.cmp(&b.values)));
         if let Some(n) = top {
             out.truncate(n);
@@ -553,13 +671,7 @@ impl EventStore for ColumnarStore {
             }
         }
         if let Some(max) = policy.max_bytes {
-            let mut total: u64 = self
-                .segments
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !remove[*i])
-                .map(|(_, s)| s.disk_bytes())
-                .sum();
+            let mut total: u64 = self.segments.iter().enumerate().filter(|(i, _)| !remove[*i]).map(|(_, s)| s.disk_bytes()).sum();
             for &i in &order {
                 if total <= max {
                     break;
@@ -597,11 +709,7 @@ impl EventStore for ColumnarStore {
 }
 
 /// Visits one replayed row, which must have the ordinal `next`.
-fn replay_one(
-    row: &StoredEvent,
-    next: &mut u64,
-    visit: &mut dyn FnMut(u64, Event) -> bool,
-) -> Result<bool, StoreError> {
+fn replay_one(row: &StoredEvent, next: &mut u64, visit: &mut dyn FnMut(u64, Event) -> bool) -> Result<bool, StoreError> {
     if row.ordinal != *next {
         return Err(StoreError::EventGone { ordinal: *next });
     }
@@ -618,6 +726,10 @@ enum Pred {
     True,
     False,
     Num(u32, u64),
+    /// A number column's value (codes decoded; absent values never match) compared.
+    NumCmp(u32, Cmp, i64, FieldKind),
+    /// A delta column (time, serial) equal to (`None`) or compared with a value.
+    Delta(u32, Option<Cmp>, i64),
     /// Matching dictionary ids (index = id).
     Text(u32, Vec<bool>),
     List(u32, Vec<bool>),
@@ -631,52 +743,35 @@ fn compile(f: &Filter, cols: &mut Columns<'_>) -> Result<Pred, StoreError> {
         Filter::All => Pred::True,
         Filter::Eq(field, value) => match (col(*field), value) {
             (Col::Num(id), Value::Number(n)) => {
-                let code = if field.kind() == FieldKind::Signed {
-                    zigzag(*n).wrapping_add(1)
-                } else {
-                    *n as u64 + 1
-                };
+                let code = if field.kind() == FieldKind::Signed { zigzag(*n).wrapping_add(1) } else { *n as u64 + 1 };
                 Pred::Num(id, code)
             }
             (Col::Num(id), Value::Bool(b)) => Pred::Num(id, 1 + u64::from(*b)),
+            (Col::Delta(id), Value::Number(n)) => time_bound(cols, *field, None, *n).unwrap_or(Pred::Delta(id, None, *n)),
             (_, Value::Text(t)) => text_pred(cols, *field, |s| s == t.as_slice())?,
-            _ => {
-                return Err(StoreError::Query(format!(
-                    "{} cannot equal {value:?}",
-                    field.as_str()
-                )))
-            }
+            _ => return Err(StoreError::Query(format!("{} cannot equal {value:?}", field.as_str()))),
+        },
+        Filter::Cmp(field, op, n) => match col(*field) {
+            Col::Num(id) => Pred::NumCmp(id, *op, *n, field.kind()),
+            Col::Delta(id) => time_bound(cols, *field, Some(*op), *n).unwrap_or(Pred::Delta(id, Some(*op), *n)),
+            _ => return Err(StoreError::Query(format!("{} is not a number or time field: {} does not apply", field.as_str(), op.as_str()))),
         },
         Filter::Prefix(field, p) => text_pred(cols, *field, |s| s.starts_with(p))?,
         Filter::Contains(field, p) => text_pred(cols, *field, |s| contains(s, p))?,
         Filter::And(v) => {
-            let parts = v
-                .iter()
-                .map(|f| compile(f, cols))
-                .collect::<Result<Vec<_>, _>>()?;
+            let parts = v.iter().map(|f| compile(f, cols)).collect::<Result<Vec<_>, _>>()?;
             if parts.iter().any(|p| matches!(p, Pred::False)) {
                 Pred::False
             } else {
-                Pred::And(
-                    parts
-                        .into_iter()
-                        .filter(|p| !matches!(p, Pred::True))
-                        .collect(),
-                )
+                Pred::And(parts.into_iter().filter(|p| !matches!(p, Pred::True)).collect())
             }
         }
         Filter::Or(v) => {
-            let parts: Vec<Pred> = v
-                .iter()
-                .map(|f| compile(f, cols))
-                .collect::<Result<Vec<_>, _>>()?;
+            let parts: Vec<Pred> = v.iter().map(|f| compile(f, cols)).collect::<Result<Vec<_>, _>>()?;
             if parts.iter().any(|p| matches!(p, Pred::True)) {
                 Pred::True
             } else {
-                let parts: Vec<Pred> = parts
-                    .into_iter()
-                    .filter(|p| !matches!(p, Pred::False))
-                    .collect();
+                let parts: Vec<Pred> = parts.into_iter().filter(|p| !matches!(p, Pred::False)).collect();
                 if parts.is_empty() {
                     Pred::False
                 } else {
@@ -692,13 +787,26 @@ fn compile(f: &Filter, cols: &mut Columns<'_>) -> Result<Pred, StoreError> {
     })
 }
 
+/// A time comparison that every (or no) event of the source satisfies, known from its time
+/// range without reading a row.
+fn time_bound(cols: &Columns<'_>, field: Field, op: Option<Cmp>, n: i64) -> Option<Pred> {
+    if field != Field::Time {
+        return None;
+    }
+    let (lo, hi) = cols.time_range();
+    let holds = |v: u64| op.map_or(v as i64 == n, |op| op.holds(v as i64, n));
+    match op {
+        // monotonic: both ends decide
+        Some(_) if holds(lo) && holds(hi) => Some(Pred::True),
+        Some(_) if !holds(lo) && !holds(hi) => Some(Pred::False),
+        None if n < lo as i64 || n > hi as i64 => Some(Pred::False),
+        _ => None,
+    }
+}
+
 /// A text comparison resolved against the dictionary: a segment where no dictionary entry
 /// matches is skipped unread.
-fn text_pred(
-    cols: &mut Columns<'_>,
-    field: Field,
-    m: impl Fn(&[u8]) -> bool,
-) -> Result<Pred, StoreError> {
+fn text_pred(cols: &mut Columns<'_>, field: Field, m: impl Fn(&[u8]) -> bool) -> Result<Pred, StoreError> {
     let dict = cols.load_dict(field)?;
     let mut hit = vec![false; dict.len() + 1];
     let mut any = false;
@@ -714,12 +822,7 @@ fn text_pred(
     Ok(match col(field) {
         Col::Text(id) => Pred::Text(id, hit),
         Col::List(id) => Pred::List(id, hit),
-        Col::Num(_) => {
-            return Err(StoreError::Query(format!(
-                "{} is not a text field",
-                field.as_str()
-            )))
-        }
+        Col::Num(_) | Col::Delta(_) => return Err(StoreError::Query(format!("{} is not a text field", field.as_str()))),
     })
 }
 
@@ -727,57 +830,107 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || memchr::memmem::find(hay, needle).is_some()
 }
 
-fn eval(p: &Pred, cols: &Columns<'_>, i: usize) -> bool {
+/// Evaluates a predicate over every row of a source, a column at a time.
+fn mask(p: &Pred, cols: &Columns<'_>) -> Vec<bool> {
+    let n = cols.rows;
     match p {
-        Pred::True => true,
-        Pred::False => false,
-        Pred::Num(id, code) => cols.nums[id][i] == *code,
-        Pred::Text(id, hit) => hit[cols.texts[id][i] as usize],
-        Pred::List(id, hit) => {
-            let (offsets, ids) = &cols.lists[id];
-            ids[offsets[i] as usize..offsets[i + 1] as usize]
-                .iter()
-                .any(|&v| hit.get(v as usize).copied().unwrap_or(false))
+        Pred::True => vec![true; n],
+        Pred::False => vec![false; n],
+        Pred::Num(id, code) => cols.nums[id].iter().map(|v| v == code).collect(),
+        Pred::NumCmp(id, op, x, kind) => cols.nums[id]
+            .iter()
+            .map(|&code| match (code, kind) {
+                (0, _) => false,
+                (code, FieldKind::Signed) => op.holds(unzigzag(code - 1), *x),
+                (code, _) => op.holds((code - 1) as i64, *x),
+            })
+            .collect(),
+        Pred::Delta(id, op, x) => (0..n)
+            .map(|i| {
+                let v = cols.delta(*id, i) as i64;
+                op.map_or(v == *x, |op| op.holds(v, *x))
+            })
+            .collect(),
+        Pred::Text(id, hit) => cols.texts[id].iter().map(|&v| hit.get(v as usize).copied().unwrap_or(false)).collect(),
+        Pred::List(id, hit) => cols.list_any(*id, hit),
+        Pred::And(v) => {
+            let mut m = vec![true; n];
+            for p in v {
+                for (a, b) in m.iter_mut().zip(mask(p, cols)) {
+                    *a &= b;
+                }
+            }
+            m
         }
-        Pred::And(v) => v.iter().all(|p| eval(p, cols, i)),
-        Pred::Or(v) => v.iter().any(|p| eval(p, cols, i)),
-        Pred::Not(p) => !eval(p, cols, i),
+        Pred::Or(v) => {
+            let mut m = vec![false; n];
+            for p in v {
+                for (a, b) in m.iter_mut().zip(mask(p, cols)) {
+                    *a |= b;
+                }
+            }
+            m
+        }
+        Pred::Not(p) => mask(p, cols).into_iter().map(|b| !b).collect(),
     }
 }
 
-fn group_values(cols: &Columns<'_>, field: Field, i: usize) -> Vec<GroupValue> {
+/// A field's loaded column, looked up once per source.
+enum Resolved<'c> {
+    Codes(&'c [u64]),
+    Ids(&'c [u32]),
+    List(&'c [u32], &'c [u32]),
+}
+
+fn resolve<'c>(cols: &'c Columns<'_>, field: Field) -> Resolved<'c> {
     match col(field) {
-        Col::Num(id) => {
-            let v = cols.nums[&id][i];
-            vec![match (v, field.kind()) {
-                (0, _) => GroupValue::None,
-                (v, FieldKind::Signed) => GroupValue::Number(unzigzag(v - 1)),
-                (v, FieldKind::Bool) => GroupValue::Bool(v == 2),
-                (v, _) => GroupValue::Number((v - 1) as i64),
-            }]
-        }
-        Col::Text(id) => {
-            let v = cols.texts[&id][i] as usize;
-            vec![cols.dicts[&id]
-                .get(v.wrapping_sub(1))
-                .map_or(GroupValue::None, |s| GroupValue::Text(s.clone()))]
-        }
+        Col::Num(id) => Resolved::Codes(&cols.nums[&id]),
+        Col::Text(id) => Resolved::Ids(&cols.texts[&id]),
+        Col::Delta(id) if id == segment::MS => Resolved::Codes(cols.ms.as_deref().expect("loaded")),
+        Col::Delta(id) => Resolved::Codes(&cols.deltas[&id]),
         Col::List(id) => {
             let (offsets, ids) = &cols.lists[&id];
-            let items: Vec<GroupValue> = ids[offsets[i] as usize..offsets[i + 1] as usize]
-                .iter()
-                .filter_map(|&v| {
-                    cols.dicts[&id]
-                        .get((v as usize).wrapping_sub(1))
-                        .map(|s| GroupValue::Text(s.clone()))
-                })
-                .collect();
-            if items.is_empty() {
-                vec![GroupValue::None]
-            } else {
-                items
-            }
+            Resolved::List(offsets, ids)
         }
+    }
+}
+
+impl Resolved<'_> {
+    /// The code at row `i` (a number column's code, a dictionary id, a delta column's value;
+    /// a list's first id).
+    fn code(&self, i: usize) -> u64 {
+        match self {
+            Resolved::Codes(v) => v[i],
+            Resolved::Ids(v) => u64::from(v[i]),
+            Resolved::List(..) => self.codes(i)[0],
+        }
+    }
+
+    /// The codes at row `i`: a list's dictionary ids (0 when empty).
+    fn codes(&self, i: usize) -> Vec<u64> {
+        match self {
+            Resolved::List(offsets, ids) => {
+                let items: Vec<u64> = ids[offsets[i] as usize..offsets[i + 1] as usize].iter().map(|&v| u64::from(v)).collect();
+                if items.is_empty() {
+                    vec![0]
+                } else {
+                    items
+                }
+            }
+            _ => vec![self.code(i)],
+        }
+    }
+}
+
+/// The value a code stands for.
+fn code_value(cols: &Columns<'_>, field: Field, code: u64) -> GroupValue {
+    match (col(field), code, field.kind()) {
+        (Col::Delta(_), v, _) => GroupValue::Number(v as i64),
+        (_, 0, _) => GroupValue::None,
+        (Col::Num(_), v, FieldKind::Signed) => GroupValue::Number(unzigzag(v - 1)),
+        (Col::Num(_), v, FieldKind::Bool) => GroupValue::Bool(v == 2),
+        (Col::Num(_), v, _) => GroupValue::Number((v - 1) as i64),
+        (Col::Text(id) | Col::List(id), v, _) => cols.dicts[&id].get(v as usize - 1).map_or(GroupValue::None, |s| GroupValue::Text(s.to_vec())),
     }
 }
 
@@ -791,9 +944,7 @@ fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(StoreError::io(dir))
+    fs::File::open(dir).and_then(|f| f.sync_all()).map_err(StoreError::io(dir))
 }
 
 /// `YYYY-MM-DD` of a day counted from 1970-01-01 (Hinnant's civil-from-days).

@@ -32,12 +32,7 @@ impl StoreError {
     /// interrupted call); damaged files and bad queries never do.
     pub fn is_retryable(&self) -> bool {
         match self {
-            StoreError::Io { source, .. } => !matches!(
-                source.kind(),
-                io::ErrorKind::NotFound
-                    | io::ErrorKind::PermissionDenied
-                    | io::ErrorKind::InvalidData
-            ),
+            StoreError::Io { source, .. } => !matches!(source.kind(), io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidData),
             _ => false,
         }
     }

@@ -23,6 +23,7 @@ mod checksum;
 mod codec;
 mod columnar;
 mod error;
+mod pending;
 mod query;
 mod row;
 mod segment;
@@ -31,10 +32,7 @@ mod wal;
 
 pub use columnar::{ColumnarStore, Config, StoreStats};
 pub use error::StoreError;
-pub use query::{
-    Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport,
-    Value,
-};
+pub use query::{Cmp, Field, FieldKind, Filter, Group, GroupValue, IngestReport, Query, Retention, RetentionReport, Value};
 pub use row::StoredEvent;
 
 use assemble::Event;
@@ -52,23 +50,14 @@ pub trait EventStore {
     }
 
     /// Calls `visit` on each matching event in stored order until it returns false.
-    fn search(
-        &self,
-        q: &Query,
-        visit: &mut dyn FnMut(StoredEvent) -> bool,
-    ) -> Result<(), StoreError>;
+    fn search(&self, q: &Query, visit: &mut dyn FnMut(StoredEvent) -> bool) -> Result<(), StoreError>;
 
     /// Counts matching events.
     fn count(&self, q: &Query) -> Result<u64, StoreError>;
 
     /// Counts matching events by the values of `fields`, largest groups first (ties by value),
     /// the first `top` groups when given.
-    fn count_by(
-        &self,
-        q: &Query,
-        fields: &[Field],
-        top: Option<usize>,
-    ) -> Result<Vec<Group>, StoreError>;
+    fn count_by(&self, q: &Query, fields: &[Field], top: Option<usize>) -> Result<Vec<Group>, StoreError>;
 
     /// Counts matching events per time bucket of `bucket_ms`; `(bucket start, count)`, oldest
     /// first, empty buckets left out.

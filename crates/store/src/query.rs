@@ -29,6 +29,10 @@ pub enum Field {
     Addr,
     Port,
     Container,
+    /// The event's serial number.
+    Serial,
+    /// The event's time, milliseconds since the Unix epoch.
+    Time,
 }
 
 /// What kind of values a field holds.
@@ -43,6 +47,8 @@ pub enum FieldKind {
     Text,
     /// Several byte strings.
     TextList,
+    /// Milliseconds since the Unix epoch.
+    Time,
 }
 
 impl Field {
@@ -68,6 +74,18 @@ impl Field {
         Field::Container,
     ];
 
+    /// Every field: the event's own ([`Field::ALL`]), then serial and time.
+    pub const EVERY: [Field; 21] = {
+        let mut every = [Field::Serial; 21];
+        let mut i = 0;
+        while i < Field::ALL.len() {
+            every[i] = Field::ALL[i];
+            i += 1;
+        }
+        every[20] = Field::Time;
+        every
+    };
+
     /// Returns the stable name used by the filter language and in output.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -90,6 +108,8 @@ impl Field {
             Field::Addr => "addr",
             Field::Port => "port",
             Field::Container => "container",
+            Field::Serial => "serial",
+            Field::Time => "time",
         }
     }
 
@@ -98,25 +118,17 @@ impl Field {
         if name == "cmdline" {
             return Some(Field::Argv);
         }
-        Field::ALL.into_iter().find(|f| f.as_str() == name)
+        Field::EVERY.into_iter().find(|f| f.as_str() == name)
     }
 
     pub fn kind(self) -> FieldKind {
         match self {
-            Field::Pid | Field::Ppid | Field::Uid | Field::Auid | Field::Euid | Field::Port => {
-                FieldKind::Number
-            }
+            Field::Pid | Field::Ppid | Field::Uid | Field::Auid | Field::Euid | Field::Port | Field::Serial => FieldKind::Number,
+            Field::Time => FieldKind::Time,
             Field::Exit => FieldKind::Signed,
             Field::Success => FieldKind::Bool,
             Field::Key | Field::Type | Field::Path => FieldKind::TextList,
-            Field::Node
-            | Field::Syscall
-            | Field::Exe
-            | Field::Comm
-            | Field::Cwd
-            | Field::Argv
-            | Field::Addr
-            | Field::Container => FieldKind::Text,
+            Field::Node | Field::Syscall | Field::Exe | Field::Comm | Field::Cwd | Field::Argv | Field::Addr | Field::Container => FieldKind::Text,
         }
     }
 }
@@ -129,6 +141,36 @@ pub enum Value {
     Text(Vec<u8>),
 }
 
+/// An order comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    /// Returns whether `a OP b`.
+    pub fn holds(self, a: i64, b: i64) -> bool {
+        match self {
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+}
+
 /// A filter over events. Text comparisons are on bytes; a list field matches when any element
 /// does; a field an event lacks matches no comparison (and so matches its negation).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +181,8 @@ pub enum Filter {
     Prefix(Field, Vec<u8>),
     /// A text field contains these bytes.
     Contains(Field, Vec<u8>),
+    /// A number or time field compared with a number (milliseconds for time).
+    Cmp(Field, Cmp, i64),
     And(Vec<Filter>),
     Or(Vec<Filter>),
     Not(Box<Filter>),
@@ -152,12 +196,17 @@ impl Filter {
             Filter::Eq(f, v) => match (f.kind(), v) {
                 (FieldKind::Number, Value::Number(n)) if *n >= 0 => Ok(()),
                 (FieldKind::Signed, Value::Number(_)) | (FieldKind::Bool, Value::Bool(_)) => Ok(()),
+                (FieldKind::Time, Value::Number(n)) if *n >= 0 => Ok(()),
                 (FieldKind::Text | FieldKind::TextList, Value::Text(_)) => Ok(()),
                 _ => Err(format!("{} cannot equal {v:?}", f.as_str())),
             },
             Filter::Prefix(f, _) | Filter::Contains(f, _) => match f.kind() {
                 FieldKind::Text | FieldKind::TextList => Ok(()),
                 _ => Err(format!("{} is not a text field", f.as_str())),
+            },
+            Filter::Cmp(f, op, _) => match f.kind() {
+                FieldKind::Number | FieldKind::Signed | FieldKind::Time => Ok(()),
+                _ => Err(format!("{} is not a number or time field: {} does not apply", f.as_str(), op.as_str())),
             },
             Filter::And(v) | Filter::Or(v) => v.iter().try_for_each(Filter::validate),
             Filter::Not(f) => f.validate(),
@@ -168,7 +217,7 @@ impl Filter {
     pub fn fields(&self, out: &mut Vec<Field>) {
         match self {
             Filter::All => {}
-            Filter::Eq(f, _) | Filter::Prefix(f, _) | Filter::Contains(f, _) => {
+            Filter::Eq(f, _) | Filter::Prefix(f, _) | Filter::Contains(f, _) | Filter::Cmp(f, _, _) => {
                 if !out.contains(f) {
                     out.push(*f);
                 }
@@ -191,19 +240,11 @@ pub struct Query {
 
 impl Query {
     pub fn all() -> Query {
-        Query {
-            since_ms: None,
-            until_ms: None,
-            filter: Filter::All,
-        }
+        Query { since_ms: None, until_ms: None, filter: Filter::All }
     }
 
     pub fn filter(filter: Filter) -> Query {
-        Query {
-            since_ms: None,
-            until_ms: None,
-            filter,
-        }
+        Query { since_ms: None, until_ms: None, filter }
     }
 
     pub(crate) fn overlaps(&self, min_ms: u64, max_ms: u64) -> bool {

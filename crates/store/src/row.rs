@@ -5,30 +5,20 @@
 //! Not a wire or API shape: the columns of a segment and the frames of the write-ahead log are
 //! written from it here and in `segment`.
 
-use assemble::summary::summarize;
+use assemble::summary::SummaryBuilder;
 use assemble::{Assembler, Completion, Event, Incomplete};
 use parse::Fields;
 use vocab::RecordType;
 
 use crate::checksum::hash64;
+pub(crate) use crate::codec::put_opt;
 use crate::codec::{put_bytes, put_varint, unzigzag, zigzag, Reader};
 use crate::error::StoreError;
 
-const COMPLETIONS: [Completion; 6] = [
-    Completion::Eoe,
-    Completion::Standalone,
-    Completion::Proctitle,
-    Completion::Timeout,
-    Completion::Evicted,
-    Completion::EndOfInput,
-];
-const INCOMPLETES: [Incomplete; 5] = [
-    Incomplete::NoSyscallRecord,
-    Incomplete::MissingPaths,
-    Incomplete::MissingArguments,
-    Incomplete::NoEoe,
-    Incomplete::Evicted,
-];
+const COMPLETIONS: [Completion; 6] =
+    [Completion::Eoe, Completion::Standalone, Completion::Proctitle, Completion::Timeout, Completion::Evicted, Completion::EndOfInput];
+const INCOMPLETES: [Incomplete; 5] =
+    [Incomplete::NoSyscallRecord, Incomplete::MissingPaths, Incomplete::MissingArguments, Incomplete::NoEoe, Incomplete::Evicted];
 
 /// One event as the store keeps it. Byte strings are the kernel's bytes (decoded from hex where
 /// the kernel hex-encodes), never re-encoded.
@@ -109,76 +99,10 @@ impl Default for StoredEvent {
 impl StoredEvent {
     /// Derives the stored form of an event.
     pub fn from_event(e: &Event) -> StoredEvent {
-        let mut row = StoredEvent {
-            ms: e.id.time.millis,
-            serial: e.id.serial.0,
-            node: e.node().unwrap_or_default().to_vec(),
-            completion: e.completion,
-            incomplete: e.incomplete.clone(),
-            duplicate_records: e.duplicate_records,
-            ..StoredEvent::default()
-        };
-        let container_id = RecordType::from_name(b"CONTAINER_ID");
-        let mut raw = Vec::with_capacity(e.byte_len() + e.len());
-        for rec in e.records() {
-            raw.extend_from_slice(rec.line);
-            raw.push(b'\n');
-            let name = rec.record_type.name().map_or_else(
-                || format!("UNKNOWN[{}]", rec.record_type.0).into_bytes(),
-                |n| n.as_bytes().to_vec(),
-            );
-            if !row.types.contains(&name) {
-                row.types.push(name);
-            }
-            if Some(rec.record_type) == container_id && row.container.is_none() {
-                row.container = Fields::new(rec.body)
-                    .find(|f| f.name == b"contid")
-                    .map(|f| f.value.bytes().to_vec());
-            }
-        }
-        row.raw = Some(raw);
-        if let Some(s) = summarize(e) {
-            let id = |name: &str| {
-                s.ids
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .and_then(|(_, i)| i.value)
-            };
-            row.pid = s.pid;
-            row.ppid = s.ppid;
-            row.uid = id("uid");
-            row.auid = id("auid");
-            row.euid = id("euid");
-            row.syscall = match (s.syscall_name(), s.syscall) {
-                (Some(name), _) => Some(name.as_bytes().to_vec()),
-                (None, Some(nr)) => Some(nr.to_string().into_bytes()),
-                (None, None) => None,
-            };
-            row.success = s.success;
-            row.exit = s.exit;
-            row.exe = s.exe.as_deref().map(<[u8]>::to_vec);
-            row.comm = s.comm.as_deref().map(<[u8]>::to_vec);
-            row.keys = s.keys.iter().map(|k| k.to_vec()).collect();
-            row.cwd = s.cwd.as_deref().map(<[u8]>::to_vec);
-            row.paths = s
-                .paths
-                .iter()
-                .filter_map(|p| p.name.as_deref().map(<[u8]>::to_vec))
-                .collect();
-            if let Some(sa) = &s.sockaddr {
-                row.addr = sa.addr.clone();
-                row.port = sa.port;
-            }
-            if e.argv.is_none() {
-                let args: Vec<&[u8]> = s.proctitle_args().collect();
-                if !args.is_empty() {
-                    row.argv = Some(args.join(&b' '));
-                }
-            }
-        }
-        if let Some(argv) = &e.argv {
-            row.argv = Some(argv.iter().collect::<Vec<_>>().join(&b' '));
-        }
+        let (mut fields, mut lines) = (Vec::new(), Vec::new());
+        encode_event(e, &mut fields, &mut lines);
+        let mut row = StoredEvent::decode(&mut Reader::new(&fields)).expect("an encoding decodes");
+        row.raw = Some(lines);
         row
     }
 
@@ -190,35 +114,24 @@ impl StoredEvent {
         key.extend_from_slice(&self.ms.to_le_bytes());
         key.extend_from_slice(&self.serial.to_le_bytes());
         key.extend_from_slice(&self.node);
-        hash64(
-            hash64(0x6175_6469_746d_6573, &key),
-            self.raw.as_deref().unwrap_or_default(),
-        )
+        hash64(hash64(0x6175_6469_746d_6573, &key), self.raw.as_deref().unwrap_or_default())
     }
 
     /// Rebuilds the assembled event from its lines, with the completion and flags it had when it
     /// was stored; [`StoreError::LinesReleased`] when the store no longer has the lines.
     pub fn event(&self) -> Result<Event, StoreError> {
         let Some(raw) = &self.raw else {
-            return Err(StoreError::LinesReleased {
-                ordinal: self.ordinal,
-            });
+            return Err(StoreError::LinesReleased { ordinal: self.ordinal });
         };
         let mut asm = Assembler::new(assemble::Config::default());
         let mut out: Vec<Event> = Vec::with_capacity(1);
         for line in raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let record = parse::parse_line(line).map_err(|_| StoreError::Rebuild {
-                serial: self.serial,
-                ms: self.ms,
-            })?;
+            let record = parse::parse_line(line).map_err(|_| StoreError::Rebuild { serial: self.serial, ms: self.ms })?;
             asm.push(&record, &mut out);
         }
         asm.finish_all(&mut out);
         if out.len() != 1 {
-            return Err(StoreError::Rebuild {
-                serial: self.serial,
-                ms: self.ms,
-            });
+            return Err(StoreError::Rebuild { serial: self.serial, ms: self.ms });
         }
         let mut event = out.pop().expect("one event");
         event.completion = self.completion;
@@ -227,69 +140,18 @@ impl StoredEvent {
         Ok(event)
     }
 
-    pub(crate) fn completion_code(&self) -> u64 {
-        COMPLETIONS
-            .iter()
-            .position(|&c| c == self.completion)
-            .unwrap_or(0) as u64
-    }
-
-    pub(crate) fn incomplete_bits(&self) -> u64 {
-        self.incomplete.iter().fold(0, |acc, i| {
-            acc | 1 << INCOMPLETES.iter().position(|x| x == i).unwrap_or(0)
-        })
-    }
-
     pub(crate) fn set_completion(&mut self, code: u64) -> Option<()> {
         self.completion = *COMPLETIONS.get(usize::try_from(code).ok()?)?;
         Some(())
     }
 
     pub(crate) fn set_incomplete(&mut self, bits: u64) {
-        self.incomplete = INCOMPLETES
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| bits & (1 << i) != 0)
-            .map(|(_, x)| *x)
-            .collect();
+        self.incomplete = INCOMPLETES.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, x)| *x).collect();
     }
 
-    /// Appends the row in the write-ahead log's encoding.
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        put_varint(out, self.ms);
-        put_varint(out, self.serial);
-        put_bytes(out, &self.node);
-        put_list(out, &self.types);
-        for v in [self.pid, self.ppid, self.uid, self.auid, self.euid] {
-            put_varint(out, v.map_or(0, |v| u64::from(v) + 1));
-        }
-        put_opt(out, self.syscall.as_deref());
-        put_varint(out, self.success.map_or(0, |s| 1 + u64::from(s)));
-        put_varint(out, self.exit.map_or(0, |e| zigzag(e).wrapping_add(1)));
-        put_opt(out, self.exe.as_deref());
-        put_opt(out, self.comm.as_deref());
-        put_list(out, &self.keys);
-        put_opt(out, self.cwd.as_deref());
-        put_list(out, &self.paths);
-        put_opt(out, self.argv.as_deref());
-        put_opt(out, self.addr.as_deref());
-        put_varint(out, self.port.map_or(0, |p| u64::from(p) + 1));
-        put_opt(out, self.container.as_deref());
-        put_varint(out, self.completion_code());
-        put_varint(out, self.incomplete_bits());
-        put_varint(out, u64::from(self.duplicate_records));
-        put_bytes(out, self.raw.as_deref().unwrap_or_default());
-    }
-
-    /// Reads a row written by [`StoredEvent::encode`]; `None` when the bytes are damaged.
+    /// Reads the fields written by [`encode_event`]; `None` when the bytes are damaged.
     pub(crate) fn decode(r: &mut Reader<'_>) -> Option<StoredEvent> {
-        let mut row = StoredEvent {
-            ms: r.varint()?,
-            serial: r.varint()?,
-            node: r.bytes()?.to_vec(),
-            types: get_list(r)?,
-            ..StoredEvent::default()
-        };
+        let mut row = StoredEvent { ms: r.varint()?, serial: r.varint()?, node: r.bytes()?.to_vec(), types: get_list(r)?, ..StoredEvent::default() };
         let mut ids = [None; 5];
         for id in &mut ids {
             *id = opt_u32(r.varint()?)?;
@@ -321,9 +183,143 @@ impl StoredEvent {
         row.set_completion(r.varint()?)?;
         row.set_incomplete(r.varint()?);
         row.duplicate_records = u32::try_from(r.varint()?).ok()?;
-        row.raw = Some(r.bytes()?.to_vec());
         Some(row)
     }
+}
+
+/// Appends the event's fields in the store's row encoding to `fields` and its record lines
+/// (each ending in `\n`) to `lines`; returns the event's fingerprint
+/// ([`StoredEvent::fingerprint`]). Allocates only for what the kernel hex-encoded.
+///
+/// ```text
+/// ms serial node types(count, names) pid ppid uid auid euid (0 absent, else value + 1)
+/// syscall(opt) success(0 absent, 1 no, 2 yes) exit(0 absent, else zigzag + 1) exe comm
+/// keys(list) cwd paths(list) argv addr port(0 absent, else + 1) container completion
+/// incomplete(bits) duplicates          opt = 0 absent, else length + 1 and the bytes
+/// ```
+///
+/// The numbers are the codes the segment columns hold.
+pub(crate) fn encode_event(e: &Event, fields: &mut Vec<u8>, lines: &mut Vec<u8>) -> u64 {
+    let out = fields;
+    let node = e.node().unwrap_or_default();
+    put_varint(out, e.id.time.millis);
+    put_varint(out, e.id.serial.0);
+    put_bytes(out, node);
+    static CONTAINER_ID: std::sync::OnceLock<Option<RecordType>> = std::sync::OnceLock::new();
+    let container_id = *CONTAINER_ID.get_or_init(|| RecordType::from_name(b"CONTAINER_ID"));
+    let mut types: [RecordType; 16] = [RecordType(0); 16];
+    let mut ntypes = 0;
+    let mut extra: Vec<RecordType> = Vec::new();
+    let mut container: Option<Vec<u8>> = None;
+    let lines_start = lines.len();
+    let mut builder = SummaryBuilder::default();
+    for rec in e.records() {
+        lines.extend_from_slice(rec.line);
+        lines.push(b'\n');
+        let rt = rec.record_type;
+        if !types[..ntypes].contains(&rt) && !extra.contains(&rt) {
+            if ntypes < types.len() {
+                types[ntypes] = rt;
+                ntypes += 1;
+            } else {
+                extra.push(rt);
+            }
+        }
+        if Some(rt) == container_id && container.is_none() {
+            container = Fields::new(rec.body).find(|f| f.name == b"contid").map(|f| f.value.bytes().to_vec());
+        }
+        if SummaryBuilder::wants(rt) {
+            // the ENRICHED suffix only names ids: the store keeps the numbers
+            builder.begin(rt);
+            // of a PATH or CWD record the store keeps only the name: the fields after it are
+            // not split
+            let last = match rt {
+                RecordType::CWD => Some(&b"cwd"[..]),
+                RecordType::PATH => Some(&b"name"[..]),
+                _ => None,
+            };
+            for f in Fields::new(rec.body) {
+                builder.field(&f);
+                if last == Some(f.name) {
+                    break;
+                }
+            }
+            builder.end();
+        }
+    }
+    put_varint(out, (ntypes + extra.len()) as u64);
+    for rt in types[..ntypes].iter().chain(&extra) {
+        match rt.name() {
+            Some(n) => put_bytes(out, n.as_bytes()),
+            None => put_bytes(out, format!("UNKNOWN[{}]", rt.0).as_bytes()),
+        }
+    }
+    let s = e.first(RecordType::SYSCALL).and_then(|_| builder.finish());
+    let id = |name: &str| s.as_ref().and_then(|s| s.ids.iter().find(|(n, _)| *n == name).and_then(|(_, i)| i.value));
+    let s = s.as_ref();
+    for v in [s.and_then(|s| s.pid), s.and_then(|s| s.ppid), id("uid"), id("auid"), id("euid")] {
+        put_varint(out, v.map_or(0, |v| u64::from(v) + 1));
+    }
+    match s.map(|s| (s.syscall_name(), s.syscall)) {
+        Some((Some(name), _)) => put_opt(out, Some(name.as_bytes())),
+        Some((None, Some(nr))) => put_opt(out, Some(nr.to_string().as_bytes())),
+        _ => put_opt(out, None),
+    }
+    put_varint(out, s.and_then(|s| s.success).map_or(0, |s| 1 + u64::from(s)));
+    put_varint(out, s.and_then(|s| s.exit).map_or(0, |e| zigzag(e).wrapping_add(1)));
+    put_opt(out, s.and_then(|s| s.exe.as_deref()));
+    put_opt(out, s.and_then(|s| s.comm.as_deref()));
+    put_varint(out, s.map_or(0, |s| s.keys.len()) as u64);
+    for k in s.iter().flat_map(|s| &s.keys) {
+        put_bytes(out, k);
+    }
+    put_opt(out, s.and_then(|s| s.cwd.as_deref()));
+    let paths = || s.into_iter().flat_map(|s| &s.paths).filter_map(|p| p.name.as_deref());
+    put_varint(out, paths().count() as u64);
+    for p in paths() {
+        put_bytes(out, p);
+    }
+    match (&e.argv, s) {
+        (Some(argv), _) => put_joined(out, || argv.iter()),
+        (None, Some(s)) if s.proctitle_args().next().is_some() => put_joined(out, || s.proctitle_args()),
+        _ => put_opt(out, None),
+    }
+    let sa = s.and_then(|s| s.sockaddr.as_ref());
+    put_opt(out, sa.and_then(|sa| sa.addr.as_deref()));
+    put_varint(out, sa.and_then(|sa| sa.port).map_or(0, |p| u64::from(p) + 1));
+    put_opt(out, container.as_deref());
+    put_varint(out, completion_code(e.completion));
+    put_varint(out, incomplete_bits(&e.incomplete));
+    put_varint(out, u64::from(e.duplicate_records));
+    fingerprint(e.id.time.millis, e.id.serial.0, node, &lines[lines_start..])
+}
+
+/// Writes arguments joined by spaces as an `opt`.
+fn put_joined<'a, I: Iterator<Item = &'a [u8]>>(out: &mut Vec<u8>, args: impl Fn() -> I) {
+    let (n, len) = args().fold((0usize, 0usize), |(n, len), a| (n + 1, len + a.len()));
+    put_varint(out, (len + n.saturating_sub(1)) as u64 + 1);
+    for (i, a) in args().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(a);
+    }
+}
+
+fn fingerprint(ms: u64, serial: u64, node: &[u8], lines: &[u8]) -> u64 {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&ms.to_le_bytes());
+    key[8..].copy_from_slice(&serial.to_le_bytes());
+    let h = hash64(0x6175_6469_746d_6573, &key);
+    hash64(hash64(h, node), lines)
+}
+
+fn completion_code(c: Completion) -> u64 {
+    COMPLETIONS.iter().position(|&x| x == c).unwrap_or(0) as u64
+}
+
+fn incomplete_bits(v: &[Incomplete]) -> u64 {
+    v.iter().fold(0, |acc, i| acc | 1 << INCOMPLETES.iter().position(|x| x == i).unwrap_or(0))
 }
 
 pub(crate) fn opt_u32(v: u64) -> Option<Option<u32>> {
@@ -333,27 +329,10 @@ pub(crate) fn opt_u32(v: u64) -> Option<Option<u32>> {
     }
 }
 
-fn put_opt(out: &mut Vec<u8>, v: Option<&[u8]>) {
-    match v {
-        None => put_varint(out, 0),
-        Some(b) => {
-            put_varint(out, b.len() as u64 + 1);
-            out.extend_from_slice(b);
-        }
-    }
-}
-
 fn get_opt(r: &mut Reader<'_>) -> Option<Option<Vec<u8>>> {
     match r.varint()? {
         0 => Some(None),
         n => Some(Some(r.take(usize::try_from(n - 1).ok()?)?.to_vec())),
-    }
-}
-
-fn put_list(out: &mut Vec<u8>, items: &[Vec<u8>]) {
-    put_varint(out, items.len() as u64);
-    for i in items {
-        put_bytes(out, i);
     }
 }
 

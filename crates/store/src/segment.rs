@@ -2,11 +2,13 @@
 //! beside each its lines file with the events' record lines.
 //!
 //! Integers are varints (time, serial and ordinal as zigzag deltas from the previous row); text
-//! fields are ids into a per-segment dictionary (0 is "absent"); list fields are a count and ids
-//! per row. Every column is zstd-compressed on its own and carries a checksum. The record lines
-//! are in the lines file (same layout, other magic) in blocks of [`RAW_BLOCK`] rows, so that
-//! printing a few events does not decompress a whole segment, and so that the lines can be
-//! released (the file deleted) while the fields stay searchable.
+//! fields are ids into a per-segment dictionary (0 is "absent") in the fewest bytes that hold
+//! the largest (`width ids…`); list fields are counts and ids the same way
+//! (`count_width id_width counts… ids…`), so a needle query decodes them with no branching. Every column is zstd-compressed on its own and carries a checksum. The record lines
+//! are in the lines file (same layout, other magic) in blocks of at most [`RAW_BLOCK`] rows
+//! (the blocks the write-ahead log wrote, column `BLOCK_ROWS` says how many rows each holds),
+//! so that printing a few events does not decompress a whole segment, and so that the lines
+//! can be released (the file deleted) while the fields stay searchable.
 //!
 //! ```text
 //! "AMSEG002"|"AMLIN001" column bytes…  directory  dir_len:u64 dir_checksum:u64 "AMSEGEND"
@@ -14,8 +16,9 @@
 //!            all u64 LE
 //! ```
 //!
-//! A segment file is checked whole (magic, directory, every column's checksum) when the store
-//! opens; a lines file's directory is checked then, its blocks when they are read.
+//! Opening the store reads each file's two ends and checks magic, end marker and directory (its
+//! checksum, every column inside the file); a column's checksum is checked whenever it is read,
+//! and `verify` reads every column.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -23,9 +26,10 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::checksum::{hash64, FastMap};
-use crate::codec::{put_bytes, put_varint, unzigzag, zigzag, Reader};
+use crate::checksum::hash64;
+use crate::codec::{put_varint, unzigzag, Reader};
 use crate::error::StoreError;
+use crate::pending::Pending;
 use crate::query::Field;
 use crate::row::{opt_u32, StoredEvent};
 
@@ -43,16 +47,22 @@ pub(crate) enum Col {
     Text(u32),
     /// A count and dictionary ids per row.
     List(u32),
+    /// Zigzag deltas from the previous row (time, serial).
+    Delta(u32),
 }
 
-const MS: u32 = 0;
-const SERIAL: u32 = 1;
-const COMPLETION: u32 = 10;
-const INCOMPLETE: u32 = 11;
-const DUPLICATES: u32 = 12;
-const FINGERPRINT: u32 = 24;
-const ORDINAL: u32 = 25;
-const DICT: u32 = 100;
+pub(crate) const MS: u32 = 0;
+pub(crate) const SERIAL: u32 = 1;
+pub(crate) const COMPLETION: u32 = 10;
+pub(crate) const INCOMPLETE: u32 = 11;
+pub(crate) const DUPLICATES: u32 = 12;
+pub(crate) const FINGERPRINT: u32 = 24;
+pub(crate) const ORDINAL: u32 = 25;
+/// A text or list column's dictionary: its id + `DICT`.
+pub(crate) const DICT: u32 = 100;
+/// In a lines file: the number of rows of each block (varints).
+const BLOCK_ROWS: u32 = 999;
+/// In a lines file: block `k` is column `RAW + k`.
 const RAW: u32 = 1000;
 
 pub(crate) fn col(field: Field) -> Col {
@@ -76,140 +86,9 @@ pub(crate) fn col(field: Field) -> Col {
         Field::Type => Col::List(21),
         Field::Key => Col::List(22),
         Field::Path => Col::List(23),
+        Field::Serial => Col::Delta(SERIAL),
+        Field::Time => Col::Delta(MS),
     }
-}
-
-/// Encodes a number the way the `Num` columns hold it.
-pub(crate) fn num_code(field: Field, row: &StoredEvent) -> u64 {
-    let id = |v: Option<u32>| v.map_or(0, |v| u64::from(v) + 1);
-    match field {
-        Field::Pid => id(row.pid),
-        Field::Ppid => id(row.ppid),
-        Field::Uid => id(row.uid),
-        Field::Auid => id(row.auid),
-        Field::Euid => id(row.euid),
-        Field::Success => row.success.map_or(0, |s| 1 + u64::from(s)),
-        Field::Exit => row.exit.map_or(0, |e| zigzag(e).wrapping_add(1)),
-        Field::Port => row.port.map_or(0, |p| u64::from(p) + 1),
-        _ => 0,
-    }
-}
-
-fn text(field: Field, row: &StoredEvent) -> Option<&[u8]> {
-    match field {
-        Field::Node => Some(&row.node),
-        Field::Syscall => row.syscall.as_deref(),
-        Field::Exe => row.exe.as_deref(),
-        Field::Comm => row.comm.as_deref(),
-        Field::Cwd => row.cwd.as_deref(),
-        Field::Argv => row.argv.as_deref(),
-        Field::Addr => row.addr.as_deref(),
-        Field::Container => row.container.as_deref(),
-        _ => None,
-    }
-}
-
-fn list(field: Field, row: &StoredEvent) -> &[Vec<u8>] {
-    match field {
-        Field::Type => &row.types,
-        Field::Key => &row.keys,
-        Field::Path => &row.paths,
-        _ => &[],
-    }
-}
-
-/// Column id → uncompressed bytes, for a batch of rows.
-/// `fps` are the rows' fingerprints, computed once by the caller.
-pub(crate) fn encode_columns(rows: &[StoredEvent], fps: &[u64]) -> Vec<(u32, Vec<u8>)> {
-    debug_assert_eq!(rows.len(), fps.len());
-    let mut out: Vec<(u32, Vec<u8>)> = Vec::new();
-    let (mut ms, mut serial, mut ordinal) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut pms, mut pserial, mut pord) = (0i64, 0i64, 0i64);
-    for r in rows {
-        put_varint(&mut ms, zigzag(r.ms as i64 - pms));
-        put_varint(&mut serial, zigzag(r.serial as i64 - pserial));
-        put_varint(&mut ordinal, zigzag(r.ordinal as i64 - pord));
-        (pms, pserial, pord) = (r.ms as i64, r.serial as i64, r.ordinal as i64);
-    }
-    out.push((MS, ms));
-    out.push((SERIAL, serial));
-    out.push((ORDINAL, ordinal));
-    for field in Field::ALL {
-        let c = col(field);
-        let mut bytes = Vec::new();
-        let mut dict: FastMap<&[u8], u64> = FastMap::default();
-        let mut dict_bytes = Vec::new();
-        match c {
-            Col::Num(id) => {
-                for r in rows {
-                    put_varint(&mut bytes, num_code(field, r));
-                }
-                out.push((id, bytes));
-            }
-            Col::Text(id) => {
-                for r in rows {
-                    let v = text(field, r).map_or(0, |s| intern(&mut dict, &mut dict_bytes, s));
-                    put_varint(&mut bytes, v);
-                }
-                out.push((id, bytes));
-                out.push((id + DICT, dict_bytes));
-            }
-            Col::List(id) => {
-                for r in rows {
-                    let items = list(field, r);
-                    put_varint(&mut bytes, items.len() as u64);
-                    for s in items {
-                        let v = intern(&mut dict, &mut dict_bytes, s);
-                        put_varint(&mut bytes, v);
-                    }
-                }
-                out.push((id, bytes));
-                out.push((id + DICT, dict_bytes));
-            }
-        }
-    }
-    for (id, f) in [(COMPLETION, 0u8), (INCOMPLETE, 1), (DUPLICATES, 2)] {
-        let mut bytes = Vec::new();
-        for r in rows {
-            put_varint(
-                &mut bytes,
-                [
-                    r.completion_code(),
-                    r.incomplete_bits(),
-                    u64::from(r.duplicate_records),
-                ][f as usize],
-            );
-        }
-        out.push((id, bytes));
-    }
-    let mut fp = Vec::with_capacity(rows.len() * 8);
-    for f in fps {
-        fp.extend_from_slice(&f.to_le_bytes());
-    }
-    out.push((FINGERPRINT, fp));
-    out
-}
-
-/// The lines file's columns: the record lines in blocks of [`RAW_BLOCK`] rows.
-fn encode_lines(rows: &[StoredEvent]) -> Vec<(u32, Vec<u8>)> {
-    let mut out = Vec::new();
-    for (k, block) in rows.chunks(RAW_BLOCK).enumerate() {
-        let mut bytes = Vec::new();
-        for r in block {
-            put_bytes(&mut bytes, r.raw.as_deref().unwrap_or_default());
-        }
-        out.push((RAW + k as u32, bytes));
-    }
-    out
-}
-
-/// Returns the dictionary id of `s` (1-based), adding it to the dictionary when new.
-fn intern<'r>(dict: &mut FastMap<&'r [u8], u64>, dict_bytes: &mut Vec<u8>, s: &'r [u8]) -> u64 {
-    let n = dict.len() as u64;
-    *dict.entry(s).or_insert_with(|| {
-        put_bytes(dict_bytes, s);
-        n + 1
-    })
 }
 
 /// One column's place in a segment file.
@@ -259,62 +138,61 @@ pub(crate) fn lines_path(segment: &Path) -> PathBuf {
     segment.with_extension("lines")
 }
 
-/// Writes rows as a segment file and its lines file (each through a temporary name, synced,
-/// then renamed, the lines file first; the caller syncs the directory).
+/// Writes a builder's rows as a segment file and its lines file (each through a temporary
+/// name, synced, then renamed, the lines file first; the caller syncs the directory). The
+/// record lines are written as the builder holds them, already compressed.
 /// `zstd` is reused from segment to segment: a compression context is megabytes of tables, and
 /// making one per column costs more (in page faults) than compressing.
-pub(crate) fn write(
-    path: &Path,
-    seq: u64,
-    rows: &[StoredEvent],
-    fps: &[u64],
-    zstd: &mut zstd::bulk::Compressor<'static>,
-) -> Result<SegmentMeta, StoreError> {
-    let min_ms = rows.iter().map(|r| r.ms).min().unwrap_or(0);
-    let max_ms = rows.iter().map(|r| r.ms).max().unwrap_or(0);
-    let min_ordinal = rows.iter().map(|r| r.ordinal).min().unwrap_or(0);
-    let max_ordinal = rows.iter().map(|r| r.ordinal).max().unwrap_or(0);
-    let head = [rows.len() as u64, min_ms, max_ms, min_ordinal, max_ordinal];
+pub(crate) fn write(path: &Path, seq: u64, p: &Pending, zstd: &mut zstd::bulk::Compressor<'static>, scratch: &mut Vec<u8>) -> Result<SegmentMeta, StoreError> {
+    let head = [p.rows as u64, p.min_ms, p.max_ms, p.min_ordinal, p.max_ordinal];
+    let mut block_rows = Vec::new();
+    for b in &p.blocks {
+        put_varint(&mut block_rows, u64::from(b.rows));
+    }
+    let mut lines: Vec<(u32, Data<'_>)> = vec![(BLOCK_ROWS, Data::Raw(&block_rows))];
+    lines.extend(p.blocks.iter().enumerate().map(|(k, b)| (RAW + k as u32, Data::Compressed(&b.z, b.rawlen))));
     let lpath = lines_path(path);
-    let (lbytes, lcols) = write_file(&lpath, LINES_MAGIC, head, encode_lines(rows), zstd)?;
-    let (bytes, cols) = write_file(path, MAGIC, head, encode_columns(rows, fps), zstd)?;
+    let (lbytes, lcols) = write_file(&lpath, LINES_MAGIC, head, lines, zstd, scratch)?;
+    let columns = p.columns();
+    let cols = columns.iter().map(|(id, b)| (*id, Data::Raw(b))).collect();
+    let (bytes, cols) = write_file(path, MAGIC, head, cols, zstd, scratch)?;
     Ok(SegmentMeta {
         path: path.to_path_buf(),
         seq,
-        rows: rows.len(),
-        min_ms,
-        max_ms,
-        min_ordinal,
-        max_ordinal,
+        rows: p.rows,
+        min_ms: p.min_ms,
+        max_ms: p.max_ms,
+        min_ordinal: p.min_ordinal,
+        max_ordinal: p.max_ordinal,
         bytes,
         cols,
-        lines: Some(LinesMeta {
-            path: lpath,
-            bytes: lbytes,
-            cols: lcols,
-        }),
+        lines: Some(LinesMeta { path: lpath, bytes: lbytes, cols: lcols }),
     })
+}
+
+/// A column to write: to be compressed, or compressed already (with its raw length).
+enum Data<'a> {
+    Raw(&'a [u8]),
+    Compressed(&'a [u8], u64),
 }
 
 fn write_file(
     path: &Path,
     magic: &[u8; 8],
     head: [u64; 5],
-    columns: Vec<(u32, Vec<u8>)>,
+    columns: Vec<(u32, Data<'_>)>,
     zstd: &mut zstd::bulk::Compressor<'static>,
+    scratch: &mut Vec<u8>,
 ) -> Result<(u64, Vec<ColMeta>), StoreError> {
     let mut file = Vec::with_capacity(1 << 20);
     file.extend_from_slice(magic);
     let mut cols = Vec::new();
-    for (id, raw) in columns {
-        let z = zstd.compress(&raw).map_err(StoreError::io(path))?;
-        cols.push(ColMeta {
-            id,
-            offset: file.len() as u64,
-            zlen: z.len() as u64,
-            rawlen: raw.len() as u64,
-            checksum: hash64(u64::from(id), &z),
-        });
+    for (id, data) in columns {
+        let (z, rawlen) = match data {
+            Data::Raw(raw) => (std::borrow::Cow::Owned(crate::codec::compress(zstd, scratch, raw).map_err(StoreError::io(path))?), raw.len() as u64),
+            Data::Compressed(z, rawlen) => (std::borrow::Cow::Borrowed(z), rawlen),
+        };
+        cols.push(ColMeta { id, offset: file.len() as u64, zlen: z.len() as u64, rawlen, checksum: hash64(u64::from(id), &z) });
         file.extend_from_slice(&z);
     }
     let mut dir = Vec::new();
@@ -344,64 +222,50 @@ fn write_file(
 /// the directory of its lines file when there is one. A damaged lines file leaves the segment
 /// without lines and comes back beside it.
 pub(crate) fn open(path: &Path, seq: u64) -> Result<(SegmentMeta, Option<StoreError>), StoreError> {
-    let file = std::fs::read(path).map_err(StoreError::io(path))?;
-    let (head, cols) = check_file(path, MAGIC, &file, true)?;
+    let (len, ends) = read_ends(path).map_err(StoreError::io(path))?;
+    let (head, cols) = check_file(path, MAGIC, &ends, len - ends.len(), false)?;
     let [rows, min_ms, max_ms, min_ordinal, max_ordinal] = head;
     let lpath = lines_path(path);
-    let (lines, problem) = match std::fs::read(&lpath) {
+    let (lines, problem) = match read_ends(&lpath) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
-        Err(e) => (
-            None,
-            Some(StoreError::Io {
-                path: lpath,
-                source: e,
-            }),
-        ),
-        Ok(lfile) => match check_file(&lpath, LINES_MAGIC, &lfile, false) {
+        Err(e) => (None, Some(StoreError::Io { path: lpath, source: e })),
+        Ok((len, ends)) => match check_file(&lpath, LINES_MAGIC, &ends, len - ends.len(), false) {
             Err(e) => (None, Some(e)),
-            Ok((lhead, _)) if lhead != head => (
-                None,
-                Some(StoreError::Corrupt {
-                    path: lpath,
-                    what: "does not belong to its segment".into(),
-                }),
-            ),
-            Ok((_, lcols)) => (
-                Some(LinesMeta {
-                    path: lpath,
-                    bytes: lfile.len() as u64,
-                    cols: lcols,
-                }),
-                None,
-            ),
+            Ok((lhead, _)) if lhead != head => (None, Some(StoreError::Corrupt { path: lpath, what: "does not belong to its segment".into() })),
+            Ok((_, lcols)) => (Some(LinesMeta { path: lpath, bytes: len as u64, cols: lcols }), None),
         },
     };
-    let meta = SegmentMeta {
-        path: path.to_path_buf(),
-        seq,
-        rows: rows as usize,
-        min_ms,
-        max_ms,
-        min_ordinal,
-        max_ordinal,
-        bytes: file.len() as u64,
-        cols,
-        lines,
-    };
+    let meta = SegmentMeta { path: path.to_path_buf(), seq, rows: rows as usize, min_ms, max_ms, min_ordinal, max_ordinal, bytes: len as u64, cols, lines };
     Ok((meta, problem))
 }
 
-/// Checks magic and directory (and every column when `whole`); returns the directory.
-fn check_file(
-    path: &Path,
-    magic: &[u8; 8],
-    file: &[u8],
-    whole: bool,
-) -> Result<([u64; 5], Vec<ColMeta>), StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt {
-        path: path.to_path_buf(),
-        what: what.to_string(),
-    };
+/// The first 8 bytes and the directory with what follows it (as the end says how long the
+/// directory is; the last 24 bytes when the file is too short or the length is wrong), as one
+/// buffer, and the file's length: a file is opened without reading its columns.
+fn read_ends(path: &Path) -> std::io::Result<(usize, Vec<u8>)> {
+    let f = File::open(path)?;
+    let len = f.metadata()?.len() as usize;
+    let head = len.min(8);
+    let mut end = [0u8; 24];
+    let mut tail = len.saturating_sub(8).min(24);
+    f.read_exact_at(&mut end[..tail], (len - tail) as u64)?;
+    if tail == 24 {
+        let dir_len = u64::from_le_bytes(end[..8].try_into().expect("8"));
+        if dir_len <= (len - 32) as u64 {
+            tail += dir_len as usize;
+        }
+    }
+    let mut buf = vec![0u8; head + tail];
+    f.read_exact_at(&mut buf[..head], 0)?;
+    f.read_exact_at(&mut buf[head..], (len - tail) as u64)?;
+    Ok((len, buf))
+}
+
+/// Checks magic and directory (and every column when `whole`); returns the directory. `file`
+/// is the file's bytes with `gap` bytes after the first 8 left out (`read_ends`); `whole`
+/// needs the whole file.
+fn check_file(path: &Path, magic: &[u8; 8], file: &[u8], gap: usize, whole: bool) -> Result<([u64; 5], Vec<ColMeta>), StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt { path: path.to_path_buf(), what: what.to_string() };
     if file.len() < MAGIC.len() + 24 || &file[..8] != magic {
         return Err(corrupt("bad magic"));
     }
@@ -415,6 +279,7 @@ fn check_file(
         return Err(corrupt("bad directory length"));
     };
     let dir = &file[dir_start..file.len() - 24];
+    let dir_start = dir_start + gap;
     if hash64(1, dir) != dir_checksum {
         return Err(corrupt("directory checksum mismatch"));
     }
@@ -429,17 +294,8 @@ fn check_file(
         let Some(v) = v else {
             return Err(corrupt("short directory"));
         };
-        let c = ColMeta {
-            id: v[0] as u32,
-            offset: v[1],
-            zlen: v[2],
-            rawlen: v[3],
-            checksum: v[4],
-        };
-        let end = c
-            .offset
-            .checked_add(c.zlen)
-            .filter(|&e| e <= dir_start as u64);
+        let c = ColMeta { id: v[0] as u32, offset: v[1], zlen: v[2], rawlen: v[3], checksum: v[4] };
+        let end = c.offset.checked_add(c.zlen).filter(|&e| e <= dir_start as u64);
         let Some(end) = end else {
             return Err(corrupt("column outside the file"));
         };
@@ -451,29 +307,121 @@ fn check_file(
     Ok(([head[0], head[1], head[2], head[3], head[4]], cols))
 }
 
+/// Decompresses with one reused context per thread: making one per column showed in needle
+/// queries.
+pub(crate) fn decompress(z: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { std::cell::RefCell::new(None) };
+    }
+    CONTEXT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = Some(zstd::bulk::Decompressor::new()?);
+        }
+        c.as_mut().expect("made").decompress(z, capacity)
+    })
+}
+
+/// Encodes dictionary ids: their width (1, 2 or 4 bytes), then each id in it, little-endian.
+pub(crate) fn encode_ids(ids: &[u32]) -> Vec<u8> {
+    let w = width(ids.iter().copied().max().unwrap_or(0));
+    let mut out = Vec::with_capacity(1 + ids.len() * w);
+    out.push(w as u8);
+    put_fixed(&mut out, ids, w);
+    out
+}
+
+/// Encodes a list column: count width, id width, the counts, the ids.
+pub(crate) fn encode_list(counts: &[u32], ids: &[u32]) -> Vec<u8> {
+    let (cw, iw) = (width(counts.iter().copied().max().unwrap_or(0)), width(ids.iter().copied().max().unwrap_or(0)));
+    let mut out = Vec::with_capacity(2 + counts.len() * cw + ids.len() * iw);
+    out.extend_from_slice(&[cw as u8, iw as u8]);
+    put_fixed(&mut out, counts, cw);
+    put_fixed(&mut out, ids, iw);
+    out
+}
+
+fn width(max: u32) -> usize {
+    match max {
+        0..=0xff => 1,
+        0x100..=0xffff => 2,
+        _ => 4,
+    }
+}
+
+fn put_fixed(out: &mut Vec<u8>, v: &[u32], w: usize) {
+    match w {
+        1 => out.extend(v.iter().map(|&x| x as u8)),
+        2 => v.iter().for_each(|&x| out.extend_from_slice(&(x as u16).to_le_bytes())),
+        _ => v.iter().for_each(|&x| out.extend_from_slice(&x.to_le_bytes())),
+    }
+}
+
+/// The `i`th value of width `w` (1, 2 or 4).
+#[inline]
+fn fixed_at(b: &[u8], i: usize, w: usize) -> u32 {
+    match w {
+        1 => u32::from(b[i]),
+        2 => u32::from(u16::from_le_bytes([b[2 * i], b[2 * i + 1]])),
+        _ => u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]),
+    }
+}
+
+/// Reads `n` fixed-width values; `None` when the bytes are short or the width is not 1, 2 or 4.
+fn get_fixed(b: &[u8], w: usize, n: usize) -> Option<Vec<u32>> {
+    let b = b.get(..n.checked_mul(w)?)?;
+    Some(match w {
+        1 => b.iter().map(|&x| u32::from(x)).collect(),
+        2 => b.chunks_exact(2).map(|c| u32::from(u16::from_le_bytes([c[0], c[1]]))).collect(),
+        4 => b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        _ => return None,
+    })
+}
+
+/// Reads a segment file and its lines file whole and checks every column's checksum.
+pub(crate) fn verify(meta: &SegmentMeta) -> Result<(), StoreError> {
+    let file = std::fs::read(&meta.path).map_err(StoreError::io(&meta.path))?;
+    check_file(&meta.path, MAGIC, &file, 0, true)?;
+    if let Some(lines) = &meta.lines {
+        let file = std::fs::read(&lines.path).map_err(StoreError::io(&lines.path))?;
+        check_file(&lines.path, LINES_MAGIC, &file, 0, true)?;
+    }
+    Ok(())
+}
+
 /// Reads one column's uncompressed bytes; a column the file does not have is empty.
-pub(crate) fn read_column(
-    file: &File,
-    path: &Path,
-    cols: &[ColMeta],
-    id: u32,
-) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn read_column(file: &File, path: &Path, cols: &[ColMeta], id: u32) -> Result<Vec<u8>, StoreError> {
     let Some(c) = cols.iter().find(|c| c.id == id) else {
         return Ok(Vec::new());
     };
     let mut z = vec![0u8; c.zlen as usize];
-    file.read_exact_at(&mut z, c.offset)
-        .map_err(StoreError::io(path))?;
+    file.read_exact_at(&mut z, c.offset).map_err(StoreError::io(path))?;
     if hash64(u64::from(c.id), &z) != c.checksum {
-        return Err(StoreError::Corrupt {
-            path: path.to_path_buf(),
-            what: format!("column {} checksum mismatch", c.id),
-        });
+        return Err(StoreError::Corrupt { path: path.to_path_buf(), what: format!("column {} checksum mismatch", c.id) });
     }
-    zstd::bulk::decompress(&z, c.rawlen as usize).map_err(|e| StoreError::Corrupt {
-        path: path.to_path_buf(),
-        what: format!("column {}: {e}", c.id),
-    })
+    decompress(&z, c.rawlen as usize).map_err(|e| StoreError::Corrupt { path: path.to_path_buf(), what: format!("column {}: {e}", c.id) })
+}
+
+/// A column's dictionary, as read: the strings in one buffer (id `i + 1` is `get(i)`).
+pub(crate) struct Dict {
+    bytes: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+}
+
+static EMPTY_DICT: Dict = Dict { bytes: Vec::new(), spans: Vec::new() };
+
+impl Dict {
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&[u8]> {
+        self.spans.get(i).map(|&(a, b)| &self.bytes[a as usize..b as usize])
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.spans.iter().map(|&(a, b)| &self.bytes[a as usize..b as usize])
+    }
 }
 
 /// Decoded columns of one segment (or of the rows not yet sealed), loaded as a query needs them.
@@ -486,20 +434,21 @@ pub(crate) struct Columns<'a> {
     pub texts: HashMap<u32, Vec<u32>>,
     /// List columns: offsets (rows + 1) into ids.
     pub lists: HashMap<u32, (Vec<u32>, Vec<u32>)>,
-    pub dicts: HashMap<u32, Vec<Vec<u8>>>,
+    /// List columns as stored (checked), for a filter that needs no random access.
+    pub list_bytes: HashMap<u32, Vec<u8>>,
+    pub dicts: HashMap<u32, Dict>,
+    /// Delta columns other than time, decoded to values.
+    pub deltas: HashMap<u32, Vec<u64>>,
 }
 
 enum Source<'a> {
     File(File, &'a SegmentMeta),
-    /// The unsealed rows, encoded (their lines are taken from the rows).
-    Memory(HashMap<u32, Vec<u8>>, &'a [StoredEvent]),
+    /// The unsealed events of a future segment.
+    Memory(&'a Pending),
 }
 
 fn damaged(path: Option<&Path>, id: u32) -> StoreError {
-    StoreError::Corrupt {
-        path: path.map_or_else(|| PathBuf::from("(memory)"), Path::to_path_buf),
-        what: format!("column {id} does not decode"),
-    }
+    StoreError::Corrupt { path: path.map_or_else(|| PathBuf::from("(memory)"), Path::to_path_buf), what: format!("column {id} does not decode") }
 }
 
 impl<'a> Columns<'a> {
@@ -508,11 +457,8 @@ impl<'a> Columns<'a> {
         Ok(Columns::new(meta.rows, Source::File(file, meta)))
     }
 
-    pub(crate) fn of_rows(rows: &'a [StoredEvent], fps: &[u64]) -> Columns<'a> {
-        Columns::new(
-            rows.len(),
-            Source::Memory(encode_columns(rows, fps).into_iter().collect(), rows),
-        )
+    pub(crate) fn of_pending(p: &'a Pending) -> Columns<'a> {
+        Columns::new(p.rows, Source::Memory(p))
     }
 
     fn new(rows: usize, source: Source<'a>) -> Columns<'a> {
@@ -524,20 +470,30 @@ impl<'a> Columns<'a> {
             texts: HashMap::new(),
             lists: HashMap::new(),
             dicts: HashMap::new(),
+            deltas: HashMap::new(),
+            list_bytes: HashMap::new(),
+        }
+    }
+
+    /// The oldest and newest event time.
+    pub(crate) fn time_range(&self) -> (u64, u64) {
+        match &self.source {
+            Source::File(_, m) => (m.min_ms, m.max_ms),
+            Source::Memory(p) => (p.min_ms, p.max_ms),
         }
     }
 
     fn path(&self) -> Option<&Path> {
         match &self.source {
             Source::File(_, m) => Some(&m.path),
-            Source::Memory(..) => None,
+            Source::Memory(_) => None,
         }
     }
 
     fn raw(&self, id: u32) -> Result<Vec<u8>, StoreError> {
         match &self.source {
             Source::File(f, m) => read_column(f, &m.path, &m.cols, id),
-            Source::Memory(cols, _) => Ok(cols.get(&id).cloned().unwrap_or_default()),
+            Source::Memory(p) => Ok(p.column(id).to_vec()),
         }
     }
 
@@ -552,35 +508,54 @@ impl<'a> Columns<'a> {
         Ok(v)
     }
 
-    /// The record lines of the rows of block `k`; `None` when they were released.
-    fn line_block(&self, k: usize) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
-        match &self.source {
-            Source::Memory(_, rows) => Ok(Some(
-                rows.iter()
-                    .skip(k * RAW_BLOCK)
-                    .take(RAW_BLOCK)
-                    .map(|r| r.raw.clone().unwrap_or_default())
-                    .collect(),
-            )),
+    /// The first row of each lines block; `None` when the lines were released.
+    fn block_starts(&self) -> Result<Option<Vec<usize>>, StoreError> {
+        let rows: Vec<u64> = match &self.source {
+            Source::Memory(p) => p.blocks.iter().map(|b| u64::from(b.rows)).collect(),
             Source::File(_, m) => {
-                let Some(lines) = &m.lines else {
-                    return Ok(None);
-                };
+                let Some(lines) = &m.lines else { return Ok(None) };
                 let file = File::open(&lines.path).map_err(StoreError::io(&lines.path))?;
-                let id = RAW + k as u32;
-                let bytes = read_column(&file, &lines.path, &lines.cols, id)?;
+                let bytes = read_column(&file, &lines.path, &lines.cols, BLOCK_ROWS)?;
                 let mut r = Reader::new(&bytes);
-                let mut out = Vec::with_capacity(RAW_BLOCK);
+                let mut v = Vec::new();
                 while !r.is_empty() {
-                    out.push(
-                        r.bytes()
-                            .ok_or_else(|| damaged(Some(&lines.path), id))?
-                            .to_vec(),
-                    );
+                    v.push(r.varint().ok_or_else(|| damaged(Some(&lines.path), BLOCK_ROWS))?);
                 }
-                Ok(Some(out))
+                v
             }
+        };
+        let mut starts = Vec::with_capacity(rows.len());
+        let mut at = 0usize;
+        for n in rows {
+            starts.push(at);
+            at += n as usize;
         }
+        if at != self.rows {
+            return Err(damaged(self.path(), BLOCK_ROWS));
+        }
+        Ok(Some(starts))
+    }
+
+    /// The record lines of the rows of block `k`.
+    fn line_block(&self, k: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let id = RAW + k as u32;
+        let (bytes, path) = match &self.source {
+            Source::Memory(p) => {
+                let b = p.blocks.get(k).ok_or_else(|| damaged(None, id))?;
+                (decompress(&b.z, b.rawlen as usize).map_err(|_| damaged(None, id))?, None)
+            }
+            Source::File(_, m) => {
+                let lines = m.lines.as_ref().ok_or_else(|| damaged(Some(&m.path), id))?;
+                let file = File::open(&lines.path).map_err(StoreError::io(&lines.path))?;
+                (read_column(&file, &lines.path, &lines.cols, id)?, Some(lines.path.as_path()))
+            }
+        };
+        let mut r = Reader::new(&bytes);
+        let mut out = Vec::with_capacity(RAW_BLOCK);
+        while !r.is_empty() {
+            out.push(r.bytes().ok_or_else(|| damaged(path, id))?.to_vec());
+        }
+        Ok(out)
     }
 
     fn varints(&self, id: u32) -> Result<Vec<u64>, StoreError> {
@@ -606,30 +581,104 @@ impl<'a> Columns<'a> {
         Ok(self.ms.as_deref().expect("loaded"))
     }
 
-    pub(crate) fn load_dict(&mut self, field: Field) -> Result<&[Vec<u8>], StoreError> {
+    pub(crate) fn load_dict(&mut self, field: Field) -> Result<&Dict, StoreError> {
         let id = match col(field) {
             Col::Text(id) | Col::List(id) => id,
-            Col::Num(_) => return Ok(&[]),
+            Col::Num(_) | Col::Delta(_) => return Ok(&EMPTY_DICT),
         };
         if !self.dicts.contains_key(&id) {
             let bytes = self.raw(id + DICT)?;
             let mut r = Reader::new(&bytes);
-            let mut dict = Vec::new();
+            let mut spans = Vec::new();
             while !r.is_empty() {
-                dict.push(
-                    r.bytes()
-                        .ok_or_else(|| damaged(self.path(), id + DICT))?
-                        .to_vec(),
-                );
+                let s = r.bytes().ok_or_else(|| damaged(self.path(), id + DICT))?;
+                let end = r.position();
+                spans.push(((end - s.len()) as u32, end as u32));
             }
-            self.dicts.insert(id, dict);
+            self.dicts.insert(id, Dict { bytes, spans });
         }
         Ok(&self.dicts[&id])
+    }
+
+    /// The value of a delta column (time, serial) at row `i`; the column must be loaded.
+    pub(crate) fn delta(&self, id: u32, i: usize) -> u64 {
+        if id == MS {
+            self.ms.as_ref().expect("loaded")[i]
+        } else {
+            self.deltas[&id][i]
+        }
+    }
+
+    /// Loads what a filter on a field reads: a list column's bytes as they are (see
+    /// [`Columns::list_any`]), the rest as [`Columns::load`] does.
+    pub(crate) fn load_for_filter(&mut self, field: Field) -> Result<(), StoreError> {
+        let Col::List(id) = col(field) else { return self.load(field) };
+        if self.lists.contains_key(&id) || self.list_bytes.contains_key(&id) {
+            return Ok(());
+        }
+        let bytes = self.raw(id)?;
+        let ok = match bytes.as_slice() {
+            [] => self.rows == 0,
+            [cw, iw, rest @ ..] => {
+                let (cw, iw) = (*cw as usize, *iw as usize);
+                match (rest.get(..self.rows * cw), [1, 2, 4].contains(&cw) && [1, 2, 4].contains(&iw)) {
+                    (Some(counts), true) => {
+                        let total: usize = (0..self.rows).map(|r| fixed_at(counts, r, cw) as usize).sum();
+                        rest.len() == self.rows * cw + total * iw
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(damaged(self.path(), id));
+        }
+        self.list_bytes.insert(id, bytes);
+        Ok(())
+    }
+
+    /// For each row, whether any of a list column's ids is marked in `hit` (the column loaded
+    /// by [`Columns::load_for_filter`] or [`Columns::load`]).
+    pub(crate) fn list_any(&self, id: u32, hit: &[bool]) -> Vec<bool> {
+        let marked = |v: u32| hit.get(v as usize).copied().unwrap_or(false);
+        if let Some((offsets, ids)) = self.lists.get(&id) {
+            return offsets.windows(2).map(|w| ids[w[0] as usize..w[1] as usize].iter().any(|&v| marked(v))).collect();
+        }
+        let b = &self.list_bytes[&id];
+        if b.is_empty() {
+            return Vec::new();
+        }
+        let (cw, iw) = (b[0] as usize, b[1] as usize);
+        let (counts, ids) = b[2..].split_at(self.rows * cw);
+        let mut at = 0;
+        (0..self.rows)
+            .map(|r| {
+                let n = fixed_at(counts, r, cw) as usize;
+                let any = (at..at + n).any(|k| marked(fixed_at(ids, k, iw)));
+                at += n;
+                any
+            })
+            .collect()
     }
 
     /// Loads a field's per-row data.
     pub(crate) fn load(&mut self, field: Field) -> Result<(), StoreError> {
         match col(field) {
+            Col::Delta(MS) => {
+                self.load_ms()?;
+            }
+            Col::Delta(id) => {
+                if !self.deltas.contains_key(&id) {
+                    let mut v = self.varints(id)?;
+                    let mut t = 0i64;
+                    for x in &mut v {
+                        t = t.wrapping_add(unzigzag(*x));
+                        *x = t as u64;
+                    }
+                    self.deltas.insert(id, v);
+                }
+            }
             Col::Num(id) => {
                 if !self.nums.contains_key(&id) {
                     let v = self.varints(id)?;
@@ -638,24 +687,40 @@ impl<'a> Columns<'a> {
             }
             Col::Text(id) => {
                 if !self.texts.contains_key(&id) {
-                    let v = self.varints(id)?.into_iter().map(|x| x as u32).collect();
+                    let bytes = self.raw(id)?;
+                    let v = match bytes.split_first() {
+                        None if self.rows == 0 => Some(Vec::new()),
+                        Some((&w, rest)) if rest.len() == self.rows * w as usize => get_fixed(rest, w as usize, self.rows),
+                        _ => None,
+                    }
+                    .ok_or_else(|| damaged(self.path(), id))?;
                     self.texts.insert(id, v);
                 }
             }
             Col::List(id) => {
                 if !self.lists.contains_key(&id) {
                     let bytes = self.raw(id)?;
-                    let mut r = Reader::new(&bytes);
-                    let (mut offsets, mut ids) = (Vec::with_capacity(self.rows + 1), Vec::new());
-                    offsets.push(0);
-                    for _ in 0..self.rows {
-                        let n = r.varint().ok_or_else(|| damaged(self.path(), id))?;
-                        for _ in 0..n {
-                            ids.push(r.varint().ok_or_else(|| damaged(self.path(), id))? as u32);
+                    let decoded = (|| {
+                        let (&cw, rest) = bytes.split_first()?;
+                        let (&iw, rest) = rest.split_first()?;
+                        let counts = get_fixed(rest, cw as usize, self.rows)?;
+                        let mut offsets = Vec::with_capacity(self.rows + 1);
+                        offsets.push(0u32);
+                        let mut total = 0u32;
+                        for c in counts {
+                            total = total.checked_add(c)?;
+                            offsets.push(total);
                         }
-                        offsets.push(ids.len() as u32);
-                    }
-                    self.lists.insert(id, (offsets, ids));
+                        let ids_bytes = &rest[self.rows * cw as usize..];
+                        (ids_bytes.len() == total as usize * iw as usize).then_some(())?;
+                        let ids = get_fixed(ids_bytes, iw as usize, total as usize)?;
+                        Some((offsets, ids))
+                    })();
+                    let v = match decoded {
+                        None if self.rows == 0 => (vec![0], Vec::new()),
+                        v => v.ok_or_else(|| damaged(self.path(), id))?,
+                    };
+                    self.lists.insert(id, v);
                 }
             }
         }
@@ -667,10 +732,7 @@ impl<'a> Columns<'a> {
         if bytes.len() != self.rows * 8 {
             return Err(damaged(self.path(), FINGERPRINT));
         }
-        Ok(bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8")))
-            .collect())
+        Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8"))).collect())
     }
 
     /// Materializes the given rows (ascending) as whole events.
@@ -692,42 +754,29 @@ impl<'a> Columns<'a> {
             }
             v
         };
-        let flags = [
-            self.varints(COMPLETION)?,
-            self.varints(INCOMPLETE)?,
-            self.varints(DUPLICATES)?,
-        ];
+        let flags = [self.varints(COMPLETION)?, self.varints(INCOMPLETE)?, self.varints(DUPLICATES)?];
         let ordinals = self.ordinals()?;
-        let mut block: Option<(usize, Option<Vec<Vec<u8>>>)> = None;
+        let starts = self.block_starts()?;
+        let mut block: Option<(usize, Vec<Vec<u8>>)> = None;
         let mut out = Vec::with_capacity(at.len());
         for &i in at {
-            let k = i / RAW_BLOCK;
-            if block.as_ref().is_none_or(|(b, _)| *b != k) {
-                block = Some((k, self.line_block(k)?));
-            }
-            let raw = match block.as_ref().and_then(|(_, l)| l.as_ref()) {
+            let raw = match &starts {
                 None => None,
-                Some(lines) => Some(
-                    lines
-                        .get(i % RAW_BLOCK)
-                        .ok_or_else(|| damaged(self.path(), RAW + k as u32))?
-                        .clone(),
-                ),
+                Some(starts) => {
+                    let k = starts.partition_point(|&s| s <= i) - 1;
+                    if block.as_ref().is_none_or(|(b, _)| *b != k) {
+                        block = Some((k, self.line_block(k)?));
+                    }
+                    let lines = &block.as_ref().expect("loaded").1;
+                    Some(lines.get(i - starts[k]).ok_or_else(|| damaged(self.path(), RAW + k as u32))?.clone())
+                }
             };
-            let mut row = StoredEvent {
-                ordinal: ordinals[i],
-                ms: self.ms.as_ref().expect("loaded")[i],
-                serial: serials[i],
-                raw,
-                ..StoredEvent::default()
-            };
-            row.set_completion(flags[0][i])
-                .ok_or_else(|| damaged(self.path(), COMPLETION))?;
+            let mut row = StoredEvent { ordinal: ordinals[i], ms: self.ms.as_ref().expect("loaded")[i], serial: serials[i], raw, ..StoredEvent::default() };
+            row.set_completion(flags[0][i]).ok_or_else(|| damaged(self.path(), COMPLETION))?;
             row.set_incomplete(flags[1][i]);
             row.duplicate_records = flags[2][i] as u32;
             for f in Field::ALL {
-                self.fill(&mut row, f, i)
-                    .ok_or_else(|| damaged(self.path(), 0))?;
+                self.fill(&mut row, f, i).ok_or_else(|| damaged(self.path(), 0))?;
             }
             out.push(row);
         }
@@ -744,28 +793,17 @@ impl<'a> Columns<'a> {
                     Field::Uid => row.uid = opt_u32(v)?,
                     Field::Auid => row.auid = opt_u32(v)?,
                     Field::Euid => row.euid = opt_u32(v)?,
-                    Field::Success => {
-                        row.success = [None, Some(false), Some(true)].get(v as usize).copied()?
-                    }
+                    Field::Success => row.success = [None, Some(false), Some(true)].get(v as usize).copied()?,
                     Field::Exit => row.exit = if v == 0 { None } else { Some(unzigzag(v - 1)) },
-                    Field::Port => {
-                        row.port = if v == 0 {
-                            None
-                        } else {
-                            Some(u16::try_from(v - 1).ok()?)
-                        }
-                    }
+                    Field::Port => row.port = if v == 0 { None } else { Some(u16::try_from(v - 1).ok()?) },
                     _ => {}
                 }
             }
+            Col::Delta(_) => {}
             Col::Text(id) => {
                 let dict = &self.dicts[&id];
                 let v = self.texts[&id][i] as usize;
-                let s = if v == 0 {
-                    None
-                } else {
-                    Some(dict.get(v - 1)?.clone())
-                };
+                let s = if v == 0 { None } else { Some(dict.get(v - 1)?.to_vec()) };
                 match field {
                     Field::Node => row.node = s.unwrap_or_default(),
                     Field::Syscall => row.syscall = s,
@@ -781,10 +819,8 @@ impl<'a> Columns<'a> {
             Col::List(id) => {
                 let dict = &self.dicts[&id];
                 let (offsets, ids) = &self.lists[&id];
-                let items: Option<Vec<Vec<u8>>> = ids[offsets[i] as usize..offsets[i + 1] as usize]
-                    .iter()
-                    .map(|&v| dict.get((v as usize).checked_sub(1)?).cloned())
-                    .collect();
+                let items: Option<Vec<Vec<u8>>> =
+                    ids[offsets[i] as usize..offsets[i + 1] as usize].iter().map(|&v| dict.get((v as usize).checked_sub(1)?).map(<[u8]>::to_vec)).collect();
                 let items = items?;
                 match field {
                     Field::Type => row.types = items,
