@@ -3,10 +3,11 @@
 //! output could not be written), 2 usage error.
 //!
 //! Commands: `parse` (offline logs to JSON events), `agent` (the host collector), and over an
-//! event store folder `ingest`, `search`, `trace` and `tree`.
+//! event store folder `ingest`, `search`, `trace`, `path`, `tree` and `export`.
 
 mod agent_command;
 mod batch;
+mod export_command;
 mod graph_sync;
 mod ingest_command;
 mod lines;
@@ -51,6 +52,9 @@ enum Command {
     Path(trace_command::PathArgs),
     /// Print the process tree of a pid, with argv and users
     Tree(trace_command::TreeArgs),
+    /// Export stored events to Parquet (DuckDB, Spark, pandas) or JSON lines
+    #[command(long_about = export_command::EXPORT_ABOUT, after_help = export_command::EXPORT_EXAMPLES)]
+    Export(export_command::ExportArgs),
 }
 
 const PARSE_ABOUT: &str = "\
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
         Command::Trace(args) => trace_command::run_trace(args),
         Command::Path(args) => trace_command::run_path(args),
         Command::Tree(args) => trace_command::run_tree(args),
+        Command::Export(args) => export_command::run(args),
     };
     match result {
         Ok(code) => code,

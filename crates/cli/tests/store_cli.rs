@@ -117,8 +117,21 @@ fn search_json_is_what_parse_writes() {
     insta::assert_snapshot!("search_json_curl_execve", out);
 }
 
+/// Runs a Python script of `tests/python`; fails (never skips) when Python or a module it
+/// imports is missing: `scripts/test.sh` installs them.
+fn python(script: &str, args: &[&Path]) -> serde_json::Value {
+    let path = root().join("crates/cli/tests/python").join(script);
+    let out = Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 (scripts/test.sh installs it): {e}"));
+    assert!(out.status.success(), "{script} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+}
+
 #[test]
-fn trace_back_from_the_second_file_in_three_formats() {
+fn trace_back_from_the_second_file_in_every_format() {
     let dir = store();
     let d = dir.path();
     let (code, text, err) = run(
@@ -133,41 +146,161 @@ fn trace_back_from_the_second_file_in_three_formats() {
     );
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("trace_back_second_depth3", text);
-    let (code, json, _) = run(
-        &[
-            "trace",
-            "back",
-            "/srv/amwork/wl/dl/second.txt",
-            "--format",
-            "json",
-        ],
-        d,
-    );
+
+    let trace = ["trace", "back", "/srv/amwork/wl/dl/second.txt"];
+    let with = |format: &'static str| [&trace[..], &["--format", format]].concat();
+    let (code, json, _) = run(&with("json"), d);
     assert_eq!(code, 0);
+    insta::assert_snapshot!("trace_back_second_json", json);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["incomplete"], false);
-    let execs: Vec<String> = v["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["kind"] == "process")
-        .map(|n| n["label"].as_str().unwrap().to_string())
-        .collect();
+    let nodes = v["nodes"].as_array().unwrap();
+    let edges = v["edges"].as_array().unwrap();
+    let execs: Vec<String> =
+        nodes.iter().filter(|n| n["kind"] == "process").map(|n| n["label"].as_str().unwrap().to_string()).collect();
     insta::assert_debug_snapshot!("trace_back_second_processes", execs);
-    let (code, dot, _) = run(
-        &[
-            "trace",
-            "forward",
-            "127.0.0.1:18095",
-            "--format",
-            "dot",
-            "--depth",
-            "2",
-        ],
-        d,
+
+    let (code, dot, _) = run(&with("dot"), d);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("trace_back_second_dot", dot);
+    assert_eq!(dot.matches(" -> ").count(), edges.len());
+
+    let (code, svg, _) = run(&with("svg"), d);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("trace_back_second_svg", svg);
+    let doc = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML");
+    let class = |c: &str| {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("g") && n.attribute("class").is_some_and(|a| a.split(' ').next() == Some(c)))
+            .count()
+    };
+    assert_eq!((class("node"), class("edge")), (nodes.len(), edges.len()));
+    let svg_ids: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.attribute("class").is_some_and(|a| a.starts_with("node ")))
+        .map(|n| n.attribute("id").unwrap().to_string())
+        .collect();
+    let json_ids: Vec<String> = nodes.iter().map(|n| format!("n{}", n["id"])).collect();
+    assert_eq!(svg_ids, json_ids);
+
+    let (code, graphml, _) = run(&with("graphml"), d);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("trace_back_second_graphml", graphml);
+    let out = tempfile::tempdir().unwrap();
+    let graphml_file = out.path().join("trace.graphml");
+    std::fs::write(&graphml_file, &graphml).unwrap();
+    let neo4j = out.path().join("neo4j");
+    let (code, stdout, err) = run(&[&with("neo4j-csv")[..], &["--output", neo4j.to_str().unwrap()]].concat(), d);
+    assert_eq!((code, stdout.as_str(), err.as_str()), (0, "", ""));
+    let mut files = String::new();
+    for (name, _) in render::graph::NEO4J_FILES {
+        files.push_str(&format!("--- {name}\n{}", std::fs::read_to_string(neo4j.join(name)).unwrap()));
+    }
+    insta::assert_snapshot!("trace_back_second_neo4j", files);
+
+    // What networkx and Python's csv read is what the JSON says.
+    let read = python("graph_formats.py", &[&graphml_file, &neo4j]);
+    assert_eq!(
+        read["graph"],
+        serde_json::json!({"answer": "trace_back", "incomplete": false, "start": format!("n{}", v["start"]), "truncated": false})
     );
+    assert_eq!(read["nodes"].as_object().unwrap().len(), nodes.len());
+    for n in nodes {
+        let got = &read["nodes"][format!("n{}", n["id"])];
+        for key in [
+            "kind", "label", "pid", "ppid", "uid", "euid", "auid", "exe", "comm", "path", "inode", "family", "addr",
+            "port", "version", "depth", "created",
+        ] {
+            assert_eq!(got[key], n[key], "node {} {key}", n["id"]);
+        }
+        if let Some(argv) = n["argv"].as_array() {
+            // JSON already applies the %XX rule; GraphML also escapes control bytes and the
+            // separator
+            let graphml_text =
+                |s: &str| -> String {
+                    s.chars()
+                        .map(|c| {
+                            if c == ' ' || c.is_ascii_control() {
+                                format!("%{:02X}", c as u32)
+                            } else {
+                                c.to_string()
+                            }
+                        })
+                        .collect()
+                };
+            let joined: Vec<String> = argv.iter().map(|a| graphml_text(a.as_str().unwrap())).collect();
+            assert_eq!(got["argv"], joined.join(" "), "node {} argv", n["id"]);
+        }
+    }
+    let mut expected: Vec<serde_json::Value> = edges
+        .iter()
+        .map(|e| {
+            serde_json::json!([format!("n{}", e["from"]), format!("n{}", e["to"]), e["op"], e["count"], e["bytes"]])
+        })
+        .collect();
+    expected.sort_by_key(|e| e.to_string());
+    let mut got: Vec<serde_json::Value> = read["edges"].as_array().unwrap().clone();
+    got.sort_by_key(|e| e.to_string());
+    assert_eq!(got, expected);
+    assert_eq!(read["types"]["pid"], "int");
+    assert_eq!(read["types"]["partial"], "bool");
+    assert_eq!(read["types"]["exe"], "str");
+    let csv = &read["csv"];
+    let rows = |f: &str| csv[f]["rows"].as_array().unwrap().len();
+    let kinds = |k: &str| nodes.iter().filter(|n| n["kind"] == k).count();
+    assert_eq!(
+        [
+            rows("processes.csv"),
+            rows("files.csv"),
+            rows("sockets.csv"),
+            rows("users.csv"),
+            rows("modules.csv"),
+            rows("relationships.csv")
+        ],
+        [kinds("process"), kinds("file"), kinds("socket"), kinds("user"), kinds("module"), edges.len()]
+    );
+    for row in csv["processes.csv"]["rows"].as_array().unwrap() {
+        let id: u64 = row["id:ID"].as_str().unwrap().parse().unwrap();
+        let n = nodes.iter().find(|n| n["id"] == id).unwrap();
+        assert_eq!(row["pid:long"], n["pid"].to_string());
+        assert_eq!(row["exe"], n["exe"]);
+        assert_eq!(row[":LABEL"], "Process");
+    }
+
+    let (code, dot, _) = run(&["trace", "forward", "127.0.0.1:18095", "--format", "dot", "--depth", "2"], d);
     assert_eq!(code, 0);
     insta::assert_snapshot!("trace_forward_socket_dot", dot);
+    let (code, _, err) = run(&with("neo4j-csv"), d);
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "auditmesh: --format neo4j-csv writes several files: give the folder with --output DIR\n")
+    );
+}
+
+#[test]
+fn tree_in_every_format() {
+    let dir = store();
+    let d = dir.path();
+    let mut snap = String::new();
+    for format in ["json", "dot", "graphml"] {
+        let (code, out, err) = run(&["tree", "29253", "--format", format], d);
+        assert_eq!(code, 0, "{err}");
+        snap.push_str(&format!("--- {format}\n{out}"));
+    }
+    insta::assert_snapshot!("tree_29253_formats", snap);
+    let (code, svg, _) = run(&["tree", "29253", "--format", "svg"], d);
+    assert_eq!(code, 0);
+    let doc = roxmltree::Document::parse(&svg).expect("the SVG is well-formed XML");
+    let (code, json, _) = run(&["tree", "29253", "--format", "json"], d);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let count = |c: &str| {
+        doc.descendants().filter(|n| n.attribute("class").is_some_and(|a| a.split(' ').next() == Some(c))).count()
+    };
+    assert_eq!(
+        (count("node"), count("edge")),
+        (v["nodes"].as_array().unwrap().len(), v["edges"].as_array().unwrap().len())
+    );
 }
 
 #[test]

@@ -9,6 +9,8 @@
 //! each process's fd table; reduction merges repeated edges only where no trace answer changes.
 //! [`trace::trace`] answers "how did this get here" and "what did this touch" by a
 //! time-respecting breadth-first search; [`trace::path`] and [`tree::process_tree`] the rest.
+//! [`subgraph::Subgraph`] takes an answer out of the graph as an owned value for the output
+//! formats.
 //!
 //! Pure: no IO, no clock. Knows nothing of storage or output formats.
 
@@ -19,6 +21,7 @@ mod fxhash;
 mod graph;
 mod model;
 mod read;
+pub mod subgraph;
 pub mod trace;
 pub mod tree;
 

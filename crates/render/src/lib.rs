@@ -49,6 +49,7 @@
 //! See [`Format::Ecs`] and the `ecs` module for the mapping.
 
 mod ecs;
+pub mod graph;
 pub mod json;
 mod native;
 mod record;
