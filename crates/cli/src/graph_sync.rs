@@ -87,12 +87,18 @@ pub struct Resumed {
     pub ordinal: u64,
     /// Events replayed from the store to catch up.
     pub replayed: u64,
+    /// There is no checkpoint, or one in an older format: write one even if nothing is new.
+    pub rewrite: bool,
 }
 
 /// Loads the graph checkpoint of a store folder (an empty graph when there is none) and
 /// replays the events the store accepted after it.
 pub fn resume(data: &Path, store: &ColumnarStore) -> anyhow::Result<Resumed> {
     let dir = graph_dir(data);
+    let rewrite = match GraphFile::open(&dir).context("cannot open the provenance graph")? {
+        Some(file) => file.is_old_format(),
+        None => true,
+    };
     let (mut builder, ordinal) =
         match graphstore::load(&dir).context("cannot load the provenance graph")? {
             Some(loaded) => loaded,
@@ -116,6 +122,7 @@ pub fn resume(data: &Path, store: &ColumnarStore) -> anyhow::Result<Resumed> {
         builder,
         ordinal: at,
         replayed,
+        rewrite,
     })
 }
 
@@ -127,14 +134,21 @@ pub fn checkpoint(data: &Path, b: &Builder, ordinal: u64) -> anyhow::Result<Chec
 }
 
 /// Opens the persisted graph for queries, first catching it up with the store if an ingest
-/// stopped before its last checkpoint (and none is running).
+/// stopped before its last checkpoint, or rewriting a checkpoint of an older format (when no
+/// ingest is running).
 pub fn open_for_query(data: &Path) -> anyhow::Result<GraphFile> {
     if !data.is_dir() {
         return Err(anyhow!("no store folder {}", data.display()));
     }
     if let Some(lock) = WriteLock::try_take(data)? {
-        if lock.is_dirty() {
-            eprintln!("auditmesh: the provenance graph is behind the store (an ingest stopped early): catching up");
+        let old = GraphFile::open(&graph_dir(data)).context("cannot open the provenance graph")?.is_some_and(|f| f.is_old_format());
+        if old {
+            eprintln!("auditmesh: the provenance graph was written in an older format: rewriting it");
+        }
+        if lock.is_dirty() || old {
+            if lock.is_dirty() {
+                eprintln!("auditmesh: the provenance graph is behind the store (an ingest stopped early): catching up");
+            }
             let mut store = crate::store_open(data)?;
             let r = resume(data, &store)?;
             checkpoint(data, &r.builder, r.ordinal)?;

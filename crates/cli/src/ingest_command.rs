@@ -128,9 +128,9 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let graph_thread = {
         let job = GraphJob {
             data: args.data.clone(),
-            // replayed events, or no checkpoint at all yet: the end writes one even if nothing is new
-            pending: resumed.replayed > 0
-                || !graphstore::graph_dir(&args.data).join("CURRENT").exists(),
+            // replayed events, no checkpoint at all yet, or one in an older format: the end
+            // writes one even if nothing is new
+            pending: resumed.replayed > 0 || resumed.rewrite,
             ordinal: resumed.ordinal,
             builder: resumed.builder,
             min_events: args.graph_checkpoint_events,

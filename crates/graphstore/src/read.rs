@@ -217,6 +217,12 @@ impl GraphFile {
         &self.dir
     }
 
+    /// The checkpoint was written in an older format: it loads (to go on ingesting) but cannot
+    /// be queried until a new checkpoint is written.
+    pub fn is_old_format(&self) -> bool {
+        self.format != crate::FORMAT
+    }
+
     /// The event store ordinal the checkpoint covers.
     pub fn ordinal(&self) -> u64 {
         self.ordinal
