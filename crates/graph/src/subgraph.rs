@@ -12,8 +12,8 @@
 //! CSV headers need. Byte strings stay bytes: each format escapes them its own way.
 
 use crate::describe;
-use crate::model::{Detail, EdgeId, EntityId, EntityKind, EventRef, Op};
 use crate::read::GraphRead;
+use crate::model::{Detail, EdgeId, EntityId, EntityKind, EventRef, Op};
 use crate::trace::{Direction, Trace};
 use crate::tree::TreeNode;
 
@@ -150,14 +150,9 @@ impl Attr {
 
     pub fn ty(self) -> AttrType {
         match self {
-            Attr::Host
-            | Attr::Exe
-            | Attr::Comm
-            | Attr::Path
-            | Attr::Dev
-            | Attr::Family
-            | Attr::Addr
-            | Attr::Name => AttrType::Bytes,
+            Attr::Host | Attr::Exe | Attr::Comm | Attr::Path | Attr::Dev | Attr::Family | Attr::Addr | Attr::Name => {
+                AttrType::Bytes
+            }
             Attr::Argv => AttrType::List,
             Attr::Created => AttrType::Time,
             Attr::Partial | Attr::Local => AttrType::Bool,
@@ -179,17 +174,11 @@ impl Attr {
     pub fn applies_to(self, kind: EntityKind) -> bool {
         match self {
             Attr::Host | Attr::Version | Attr::Created | Attr::Partial | Attr::Depth => true,
-            Attr::Pid
-            | Attr::Ppid
-            | Attr::Exe
-            | Attr::Comm
-            | Attr::Argv
-            | Attr::Euid
-            | Attr::Auid => kind == EntityKind::Process,
-            Attr::Uid => matches!(kind, EntityKind::Process | EntityKind::User),
-            Attr::Path | Attr::Dev | Attr::Inode | Attr::Epoch | Attr::Mode => {
-                kind == EntityKind::File
+            Attr::Pid | Attr::Ppid | Attr::Exe | Attr::Comm | Attr::Argv | Attr::Euid | Attr::Auid => {
+                kind == EntityKind::Process
             }
+            Attr::Uid => matches!(kind, EntityKind::Process | EntityKind::User),
+            Attr::Path | Attr::Dev | Attr::Inode | Attr::Epoch | Attr::Mode => kind == EntityKind::File,
             Attr::Family | Attr::Addr | Attr::Port | Attr::Local => kind == EntityKind::Socket,
             Attr::Name => kind == EntityKind::Module,
         }
@@ -333,9 +322,7 @@ impl Subgraph {
                 n
             })
             .collect();
-        let incomplete = nodes
-            .iter()
-            .any(|n| n.get(Attr::Partial) == Some(&AttrValue::Bool(true)));
+        let incomplete = nodes.iter().any(|n| n.get(Attr::Partial) == Some(&AttrValue::Bool(true)));
         Subgraph {
             answer: Answer::Path,
             start: ids.first().map(|id| u64::from(id.0)),
@@ -353,9 +340,7 @@ impl Subgraph {
         let mut nodes = Vec::new();
         let mut edges = Vec::new();
         tree_parts(g, tree, 0, &mut nodes, &mut edges);
-        let incomplete = nodes
-            .iter()
-            .any(|n| n.get(Attr::Partial) == Some(&AttrValue::Bool(true)));
+        let incomplete = nodes.iter().any(|n| n.get(Attr::Partial) == Some(&AttrValue::Bool(true)));
         Subgraph {
             answer: Answer::Tree,
             nodes,
@@ -368,13 +353,7 @@ impl Subgraph {
     }
 }
 
-fn tree_parts<G: GraphRead + ?Sized>(
-    g: &G,
-    t: &TreeNode,
-    depth: u64,
-    nodes: &mut Vec<SubNode>,
-    edges: &mut Vec<EdgeId>,
-) {
+fn tree_parts<G: GraphRead + ?Sized>(g: &G, t: &TreeNode, depth: u64, nodes: &mut Vec<SubNode>, edges: &mut Vec<EdgeId>) {
     for &v in &t.versions {
         let mut n = node(g, v);
         n.set(Attr::Depth, AttrValue::Int(depth));
@@ -424,9 +403,7 @@ pub fn node<G: GraphRead + ?Sized>(g: &G, id: EntityId) -> SubNode {
             put(Attr::Comm, p.comm.map(bytes));
             put(
                 Attr::Argv,
-                p.argv.map(|a| {
-                    AttrValue::List(g.string(a).split(|&b| b == 0).map(<[u8]>::to_vec).collect())
-                }),
+                p.argv.map(|a| AttrValue::List(g.string(a).split(|&b| b == 0).map(<[u8]>::to_vec).collect())),
             );
             put(Attr::Uid, int(p.uid));
             put(Attr::Euid, int(p.euid));
@@ -434,21 +411,13 @@ pub fn node<G: GraphRead + ?Sized>(g: &G, id: EntityId) -> SubNode {
         }
         Detail::File(f) => {
             put(Attr::Path, f.name.map(bytes));
-            put(
-                Attr::Dev,
-                Some(AttrValue::Bytes(
-                    format!("{:x}:{:x}", f.dev.0, f.dev.1).into_bytes(),
-                )),
-            );
+            put(Attr::Dev, Some(AttrValue::Bytes(format!("{:x}:{:x}", f.dev.0, f.dev.1).into_bytes())));
             put(Attr::Inode, Some(AttrValue::Int(f.inode)));
             put(Attr::Epoch, int(Some(f.epoch)));
             put(Attr::Mode, int(f.mode));
         }
         Detail::Socket(k) => {
-            put(
-                Attr::Family,
-                Some(AttrValue::Bytes(k.family.as_bytes().to_vec())),
-            );
+            put(Attr::Family, Some(AttrValue::Bytes(k.family.as_bytes().to_vec())));
             put(Attr::Addr, k.addr.map(bytes));
             put(Attr::Port, k.port.map(|p| AttrValue::Int(u64::from(p))));
             put(Attr::Local, Some(AttrValue::Bool(k.local)));
@@ -457,22 +426,13 @@ pub fn node<G: GraphRead + ?Sized>(g: &G, id: EntityId) -> SubNode {
         Detail::Module(m) => put(Attr::Name, Some(bytes(m.name))),
     }
     attrs.sort_by_key(|(a, _)| *a);
-    SubNode {
-        id: u64::from(id.0),
-        kind: e.kind(),
-        label: describe::entity(g, id),
-        attrs,
-    }
+    SubNode { id: u64::from(id.0), kind: e.kind(), label: describe::entity(g, id), attrs }
 }
 
 /// Takes one edge out of the graph.
 pub fn edge<G: GraphRead + ?Sized>(g: &G, id: EdgeId) -> SubEdge {
     let e = g.edge(id);
-    let event = |r: EventRef| SubEvent {
-        node: g.host_name(r.host).to_vec(),
-        ms: r.ms,
-        serial: r.serial,
-    };
+    let event = |r: EventRef| SubEvent { node: g.host_name(r.host).to_vec(), ms: r.ms, serial: r.serial };
     SubEdge {
         from: u64::from(e.from.0),
         to: u64::from(e.to.0),

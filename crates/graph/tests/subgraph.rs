@@ -12,12 +12,7 @@ const PROVENANCE: &[u8] = include_bytes!("../../../fixtures/kernel/provenance-en
 
 fn file_named(g: &Graph, name: &str) -> EntityId {
     let host = g.host(b"web-01").expect("the fixture's node");
-    g.latest_version(
-        g.name_history(host, name.as_bytes())
-            .last()
-            .expect("bound")
-            .file,
-    )
+    g.latest_version(g.name_history(host, name.as_bytes()).last().expect("bound").file)
 }
 
 fn socket(g: &Graph, port: u16) -> EntityId {
@@ -37,18 +32,11 @@ fn a_trace_keeps_its_entities_edges_and_depths() {
     assert_eq!(s.start, Some(u64::from(second.0)));
     assert_eq!(
         s.nodes.iter().map(|n| n.id).collect::<Vec<_>>(),
-        t.reached
-            .iter()
-            .map(|r| u64::from(r.entity.0))
-            .collect::<Vec<_>>()
+        t.reached.iter().map(|r| u64::from(r.entity.0)).collect::<Vec<_>>()
     );
     assert_eq!(s.edges.len(), t.edges.len());
     for n in &s.nodes {
-        let r = t
-            .reached
-            .iter()
-            .find(|r| u64::from(r.entity.0) == n.id)
-            .unwrap();
+        let r = t.reached.iter().find(|r| u64::from(r.entity.0) == n.id).unwrap();
         assert_eq!(n.int(Attr::Depth), Some(u64::from(r.depth)));
         assert_eq!(n.label, describe::entity(&g, r.entity));
         // attributes in Attr::ALL order, each of its declared type and kind
@@ -64,14 +52,9 @@ fn a_trace_keeps_its_entities_edges_and_depths() {
     // blocking syscall's time is when it entered)
     let mut order = t.edges.clone();
     order.sort_by_key(|&e| (g.edge(e).first, e));
-    let expected: Vec<(u64, u64)> = order
-        .iter()
-        .map(|&e| (u64::from(g.edge(e).from.0), u64::from(g.edge(e).to.0)))
-        .collect();
-    assert_eq!(
-        s.edges.iter().map(|e| (e.from, e.to)).collect::<Vec<_>>(),
-        expected
-    );
+    let expected: Vec<(u64, u64)> =
+        order.iter().map(|&e| (u64::from(g.edge(e).from.0), u64::from(g.edge(e).to.0))).collect();
+    assert_eq!(s.edges.iter().map(|e| (e.from, e.to)).collect::<Vec<_>>(), expected);
     assert_eq!(s.hubs.len(), t.hubs.len());
     assert!(!s.incomplete);
 
@@ -107,22 +90,11 @@ fn a_path_lists_its_entities_in_order() {
     let steps: Vec<String> = s
         .edges
         .iter()
-        .map(|e| {
-            format!(
-                "{} -{}-> {}",
-                s.node(e.from).unwrap().label,
-                e.op.as_str(),
-                s.node(e.to).unwrap().label
-            )
-        })
+        .map(|e| format!("{} -{}-> {}", s.node(e.from).unwrap().label, e.op.as_str(), s.node(e.to).unwrap().label))
         .collect();
     let expected: Vec<String> = chain.iter().map(|&e| describe::edge(&g, e)).collect();
     assert_eq!(steps, expected);
-    let depths: Vec<u64> = s
-        .nodes
-        .iter()
-        .map(|n| n.int(Attr::Depth).unwrap())
-        .collect();
+    let depths: Vec<u64> = s.nodes.iter().map(|n| n.int(Attr::Depth).unwrap()).collect();
     assert_eq!(depths, (0..s.nodes.len() as u64).collect::<Vec<_>>());
 }
 
@@ -130,21 +102,14 @@ fn a_path_lists_its_entities_in_order() {
 fn a_tree_lists_versions_then_children() {
     let (g, _) = support::build(PROVENANCE, Config::default());
     let host = g.host(b"web-01").unwrap();
-    let root = *g
-        .processes_with_pid(host, 29253)
-        .first()
-        .expect("the script's shell");
+    let root = *g.processes_with_pid(host, 29253).first().expect("the script's shell");
     let t = tree::process_tree(&g, root);
     let s = Subgraph::from_tree(&g, &t);
     assert_eq!(s.answer, Answer::Tree);
     // three versions of 29253 (bash, env, bash), then 13 children with two versions each
     assert_eq!(s.nodes.len(), 29);
     assert_eq!(s.edges.len(), 28);
-    let first: Vec<(u64, u64)> = s
-        .nodes
-        .iter()
-        .take(4)
-        .map(|n| (n.int(Attr::Pid).unwrap(), n.int(Attr::Depth).unwrap()))
-        .collect();
+    let first: Vec<(u64, u64)> =
+        s.nodes.iter().take(4).map(|n| (n.int(Attr::Pid).unwrap(), n.int(Attr::Depth).unwrap())).collect();
     assert_eq!(first, [(29253, 0), (29253, 0), (29253, 0), (29254, 1)]);
 }
