@@ -293,7 +293,7 @@ impl ColumnarStore {
             }
             let (f0, l0) = (fresh.fields.len(), fresh.lines.len());
             fresh.fields.extend_from_slice(fields);
-            fresh.lines.extend_from_slice(&batch.lines[k]);
+            put_bytes(&mut fresh.lines, &batch.lines[k]);
             fresh.rows.push(FreshRow {
                 fields: f0..fresh.fields.len(),
                 lines: l0..fresh.lines.len(),
@@ -337,12 +337,22 @@ impl ColumnarStore {
         let mut raw = std::mem::take(&mut self.lines_scratch);
         for (b, rows) in &runs {
             for chunk in rows.chunks(segment::RAW_BLOCK) {
-                raw.clear();
-                for &i in chunk {
-                    put_bytes(&mut raw, &fresh.lines[fresh.rows[i as usize].lines.clone()]);
-                }
-                let z = crate::codec::compress(&mut self.lines_zstd, &mut self.zscratch, &raw).map_err(StoreError::io(&self.dir))?;
-                blocks.push((*b, chunk, LinesBlock { rows: chunk.len() as u32, rawlen: raw.len() as u64, z }));
+                // the rows' lines are length-prefixed already: consecutive rows (one day's
+                // batch, the usual case) are compressed where they lie
+                let (first, last) = (&fresh.rows[chunk[0] as usize], &fresh.rows[chunk[chunk.len() - 1] as usize]);
+                let src = if last.lines.end - first.lines.start == chunk.iter().map(|&i| fresh.rows[i as usize].lines.len()).sum::<usize>()
+                    && chunk.windows(2).all(|w| w[1] == w[0] + 1)
+                {
+                    &fresh.lines[first.lines.start..last.lines.end]
+                } else {
+                    raw.clear();
+                    for &i in chunk {
+                        raw.extend_from_slice(&fresh.lines[fresh.rows[i as usize].lines.clone()]);
+                    }
+                    &raw[..]
+                };
+                let z = crate::codec::compress(&mut self.lines_zstd, &mut self.zscratch, src).map_err(StoreError::io(&self.dir))?;
+                blocks.push((*b, chunk, LinesBlock { rows: chunk.len() as u32, rawlen: src.len() as u64, z }));
             }
         }
         self.lines_scratch = raw;

@@ -102,7 +102,7 @@ impl StoredEvent {
         let (mut fields, mut lines) = (Vec::new(), Vec::new());
         encode_event(e, &mut fields, &mut lines);
         let mut row = StoredEvent::decode(&mut Reader::new(&fields)).expect("an encoding decodes");
-        row.raw = Some(lines);
+        row.raw = Reader::new(&lines).bytes().map(<[u8]>::to_vec);
         row
     }
 
@@ -188,7 +188,8 @@ impl StoredEvent {
 }
 
 /// Appends the event's fields in the store's row encoding to `fields` and its record lines
-/// (each ending in `\n`) to `lines`; returns the event's fingerprint
+/// (each ending in `\n`, all of them length-prefixed as a lines block holds them) to `lines`;
+/// returns the event's fingerprint
 /// ([`StoredEvent::fingerprint`]). Allocates only for what the kernel hex-encoded.
 ///
 /// ```text
@@ -211,6 +212,7 @@ pub(crate) fn encode_event(e: &Event, fields: &mut Vec<u8>, lines: &mut Vec<u8>)
     let mut ntypes = 0;
     let mut extra: Vec<RecordType> = Vec::new();
     let mut container: Option<Vec<u8>> = None;
+    put_varint(lines, e.records().map(|r| r.line.len() as u64 + 1).sum());
     let lines_start = lines.len();
     let mut builder = SummaryBuilder::default();
     for rec in e.records() {

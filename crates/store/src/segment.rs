@@ -357,16 +357,6 @@ fn put_fixed(out: &mut Vec<u8>, v: &[u32], w: usize) {
     }
 }
 
-/// The `i`th value of width `w` (1, 2 or 4).
-#[inline]
-fn fixed_at(b: &[u8], i: usize, w: usize) -> u32 {
-    match w {
-        1 => u32::from(b[i]),
-        2 => u32::from(u16::from_le_bytes([b[2 * i], b[2 * i + 1]])),
-        _ => u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]),
-    }
-}
-
 /// Reads `n` fixed-width values; `None` when the bytes are short or the width is not 1, 2 or 4.
 fn get_fixed(b: &[u8], w: usize, n: usize) -> Option<Vec<u32>> {
     let b = b.get(..n.checked_mul(w)?)?;
@@ -623,7 +613,7 @@ impl<'a> Columns<'a> {
                 let (cw, iw) = (*cw as usize, *iw as usize);
                 match (rest.get(..self.rows * cw), [1, 2, 4].contains(&cw) && [1, 2, 4].contains(&iw)) {
                     (Some(counts), true) => {
-                        let total: usize = (0..self.rows).map(|r| fixed_at(counts, r, cw) as usize).sum();
+                        let total: usize = get_fixed(counts, cw, self.rows).map_or(0, |c| c.iter().map(|&n| n as usize).sum());
                         rest.len() == self.rows * cw + total * iw
                     }
                     _ => false,
@@ -651,12 +641,19 @@ impl<'a> Columns<'a> {
         }
         let (cw, iw) = (b[0] as usize, b[1] as usize);
         let (counts, ids) = b[2..].split_at(self.rows * cw);
+        // checked by load_for_filter
+        let counts = get_fixed(counts, cw, self.rows).unwrap_or_default();
+        let hits: Vec<bool> = match iw {
+            1 => ids.iter().map(|&v| marked(u32::from(v))).collect(),
+            2 => ids.chunks_exact(2).map(|c| marked(u32::from(u16::from_le_bytes([c[0], c[1]])))).collect(),
+            _ => ids.chunks_exact(4).map(|c| marked(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect(),
+        };
         let mut at = 0;
-        (0..self.rows)
-            .map(|r| {
-                let n = fixed_at(counts, r, cw) as usize;
-                let any = (at..at + n).any(|k| marked(fixed_at(ids, k, iw)));
-                at += n;
+        counts
+            .iter()
+            .map(|&n| {
+                let any = hits[at..at + n as usize].iter().any(|&h| h);
+                at += n as usize;
                 any
             })
             .collect()
