@@ -45,12 +45,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DataType, Int32Type, Int64Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
 use parquet::schema::parser::parse_message_type;
+use parquet::schema::types::ColumnPath;
 use store::{EventStore, StoredEvent};
 
 pub const EXPORT_ABOUT: &str = "\
@@ -425,35 +427,90 @@ impl<T> Opt<T> {
     }
 }
 
+/// The strings of one column of a row group, escaped, end to end in chunks of 4 MiB (a longer
+/// string gets a chunk of its own): a few allocations per column instead of one per value, no
+/// copying as a buffer grows, and the writer gets slices of the chunks.
+#[derive(Default)]
+struct Strings {
+    full: Vec<Bytes>,
+    chunk: Vec<u8>,
+    /// Per value: its chunk and where it ends there.
+    spans: Vec<(u32, u32, u32)>,
+}
+
+const CHUNK: usize = 4 << 20;
+
+impl Strings {
+    fn push(&mut self, v: &[u8]) {
+        let v = percent(v);
+        if self.chunk.len() + v.len() > self.chunk.capacity() && !self.chunk.is_empty() {
+            let full = std::mem::take(&mut self.chunk);
+            self.full.push(Bytes::from(full));
+        }
+        if self.chunk.capacity() == 0 {
+            self.chunk.reserve_exact(CHUNK.max(v.len()));
+        }
+        let start = self.chunk.len();
+        self.chunk.extend_from_slice(&v);
+        self.spans.push((self.full.len() as u32, start as u32, self.chunk.len() as u32));
+    }
+
+    /// Takes the strings out as the writer's values.
+    fn take(&mut self) -> Vec<ByteArray> {
+        let mut chunks = std::mem::take(&mut self.full);
+        chunks.push(Bytes::from(std::mem::take(&mut self.chunk)));
+        let values = self
+            .spans
+            .iter()
+            .map(|&(c, start, end)| ByteArray::from(chunks[c as usize].slice(start as usize..end as usize)))
+            .collect();
+        self.spans.clear();
+        values
+    }
+}
+
+/// A nullable STRING column.
+#[derive(Default)]
+struct Text {
+    values: Strings,
+    def: Vec<i16>,
+}
+
+impl Text {
+    fn push(&mut self, v: Option<&[u8]>, bytes: &mut usize) {
+        match v {
+            Some(v) => {
+                *bytes += v.len();
+                self.values.push(v);
+                self.def.push(1);
+            }
+            None => self.def.push(0),
+        }
+    }
+}
+
 /// A `LIST<STRING>` column: the elements, and definition and repetition levels (an empty list
 /// is one level pair with no value).
 #[derive(Default)]
 struct List {
-    values: Vec<ByteArray>,
+    values: Strings,
     def: Vec<i16>,
     rep: Vec<i16>,
 }
 
 impl List {
-    fn push(&mut self, items: &[Vec<u8>], bytes: &mut usize) {
+    fn push<T: AsRef<[u8]>>(&mut self, items: &[T], bytes: &mut usize) {
         if items.is_empty() {
             self.def.push(0);
             self.rep.push(0);
         }
         for (i, item) in items.iter().enumerate() {
-            *bytes += item.len();
-            self.values.push(ByteArray::from(percent(item).into_owned()));
+            *bytes += item.as_ref().len();
+            self.values.push(item.as_ref());
             self.def.push(1);
             self.rep.push(i16::from(i > 0));
         }
     }
-}
-
-fn text(v: Option<&[u8]>, bytes: &mut usize) -> Option<ByteArray> {
-    v.map(|v| {
-        *bytes += v.len();
-        ByteArray::from(percent(v).into_owned())
-    })
 }
 
 /// The rows of one row group, column by column.
@@ -462,93 +519,93 @@ struct Columns {
     rows: usize,
     bytes: usize,
     time: Vec<i64>,
-    node: Opt<ByteArray>,
+    node: Text,
     serial: Vec<i64>,
     ordinal: Vec<i64>,
     types: List,
     ids: [Opt<i64>; 5],
-    syscall: Opt<ByteArray>,
+    syscall: Text,
     success: Opt<bool>,
     exit: Opt<i64>,
-    exe: Opt<ByteArray>,
-    comm: Opt<ByteArray>,
+    exe: Text,
+    comm: Text,
     keys: List,
-    cwd: Opt<ByteArray>,
+    cwd: Text,
     paths: List,
-    argv: Opt<ByteArray>,
-    addr: Opt<ByteArray>,
+    argv: Text,
+    addr: Text,
     port: Opt<i32>,
-    container: Opt<ByteArray>,
-    completion: Vec<ByteArray>,
+    container: Text,
+    completion: Strings,
     incomplete: List,
     duplicate_records: Vec<i64>,
-    records: Option<Opt<ByteArray>>,
+    records: Option<Text>,
 }
 
 impl Columns {
     fn new(records: bool) -> Columns {
-        Columns { records: records.then(Opt::default), ..Columns::default() }
+        Columns { records: records.then(Text::default), ..Columns::default() }
     }
 
     fn push(&mut self, e: &StoredEvent) {
         let n = &mut self.bytes;
         self.rows += 1;
         self.time.push(e.ms as i64);
-        self.node.push(text((!e.node.is_empty()).then_some(e.node.as_slice()), n));
+        self.node.push((!e.node.is_empty()).then_some(e.node.as_slice()), n);
         self.serial.push(e.serial as i64);
         self.ordinal.push(e.ordinal as i64);
         self.types.push(&e.types, n);
         for (col, v) in self.ids.iter_mut().zip([e.pid, e.ppid, e.uid, e.auid, e.euid]) {
             col.push(v.map(i64::from));
         }
-        self.syscall.push(text(e.syscall.as_deref(), n));
+        self.syscall.push(e.syscall.as_deref(), n);
         self.success.push(e.success);
         self.exit.push(e.exit);
-        self.exe.push(text(e.exe.as_deref(), n));
-        self.comm.push(text(e.comm.as_deref(), n));
+        self.exe.push(e.exe.as_deref(), n);
+        self.comm.push(e.comm.as_deref(), n);
         self.keys.push(&e.keys, n);
-        self.cwd.push(text(e.cwd.as_deref(), n));
+        self.cwd.push(e.cwd.as_deref(), n);
         self.paths.push(&e.paths, n);
-        self.argv.push(text(e.argv.as_deref(), n));
-        self.addr.push(text(e.addr.as_deref(), n));
+        self.argv.push(e.argv.as_deref(), n);
+        self.addr.push(e.addr.as_deref(), n);
         self.port.push(e.port.map(i32::from));
-        self.container.push(text(e.container.as_deref(), n));
-        self.completion.push(ByteArray::from(e.completion.as_str().as_bytes().to_vec()));
-        let incomplete: Vec<Vec<u8>> = e.incomplete.iter().map(|i| i.as_str().as_bytes().to_vec()).collect();
+        self.container.push(e.container.as_deref(), n);
+        self.completion.push(e.completion.as_str().as_bytes());
+        let incomplete: Vec<&str> = e.incomplete.iter().map(|i| i.as_str()).collect();
         self.incomplete.push(&incomplete, n);
         self.duplicate_records.push(i64::from(e.duplicate_records));
         if let Some(records) = &mut self.records {
-            records.push(text(e.raw.as_deref(), n));
+            records.push(e.raw.as_deref(), n);
         }
     }
 
     /// Writes the columns as one row group, in the schema's order.
-    fn write<W: Write + Send>(&self, rg: &mut SerializedRowGroupWriter<'_, W>) -> parquet::errors::Result<()> {
+    fn write<W: Write + Send>(&mut self, rg: &mut SerializedRowGroupWriter<'_, W>) -> parquet::errors::Result<()> {
         column::<Int64Type, _>(rg, &self.time, None, None)?;
-        opt::<ByteArrayType, _>(rg, &self.node)?;
+        text(rg, &mut self.node)?;
         column::<Int64Type, _>(rg, &self.serial, None, None)?;
         column::<Int64Type, _>(rg, &self.ordinal, None, None)?;
-        list(rg, &self.types)?;
+        list(rg, &mut self.types)?;
         for id in &self.ids {
             opt::<Int64Type, _>(rg, id)?;
         }
-        opt::<ByteArrayType, _>(rg, &self.syscall)?;
+        text(rg, &mut self.syscall)?;
         opt::<BoolType, _>(rg, &self.success)?;
         opt::<Int64Type, _>(rg, &self.exit)?;
-        opt::<ByteArrayType, _>(rg, &self.exe)?;
-        opt::<ByteArrayType, _>(rg, &self.comm)?;
-        list(rg, &self.keys)?;
-        opt::<ByteArrayType, _>(rg, &self.cwd)?;
-        list(rg, &self.paths)?;
-        opt::<ByteArrayType, _>(rg, &self.argv)?;
-        opt::<ByteArrayType, _>(rg, &self.addr)?;
+        text(rg, &mut self.exe)?;
+        text(rg, &mut self.comm)?;
+        list(rg, &mut self.keys)?;
+        text(rg, &mut self.cwd)?;
+        list(rg, &mut self.paths)?;
+        text(rg, &mut self.argv)?;
+        text(rg, &mut self.addr)?;
         opt::<Int32Type, _>(rg, &self.port)?;
-        opt::<ByteArrayType, _>(rg, &self.container)?;
-        column::<ByteArrayType, _>(rg, &self.completion, None, None)?;
-        list(rg, &self.incomplete)?;
+        text(rg, &mut self.container)?;
+        column::<ByteArrayType, _>(rg, &self.completion.take(), None, None)?;
+        list(rg, &mut self.incomplete)?;
         column::<Int64Type, _>(rg, &self.duplicate_records, None, None)?;
-        match &self.records {
-            Some(records) => opt::<ByteArrayType, _>(rg, records),
+        match &mut self.records {
+            Some(records) => text(rg, records),
             None => Ok(()),
         }
     }
@@ -574,8 +631,12 @@ fn opt<T: DataType, W: Write + Send>(
     column::<T, W>(rg, &c.values, Some(&c.def), None)
 }
 
-fn list<W: Write + Send>(rg: &mut SerializedRowGroupWriter<'_, W>, c: &List) -> parquet::errors::Result<()> {
-    column::<ByteArrayType, W>(rg, &c.values, Some(&c.def), Some(&c.rep))
+fn text<W: Write + Send>(rg: &mut SerializedRowGroupWriter<'_, W>, c: &mut Text) -> parquet::errors::Result<()> {
+    column::<ByteArrayType, W>(rg, &c.values.take(), Some(&c.def), None)
+}
+
+fn list<W: Write + Send>(rg: &mut SerializedRowGroupWriter<'_, W>, c: &mut List) -> parquet::errors::Result<()> {
+    column::<ByteArrayType, W>(rg, &c.values.take(), Some(&c.def), Some(&c.rep))
 }
 
 struct ParquetSink {
@@ -592,6 +653,9 @@ impl ParquetSink {
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
             .set_max_row_group_row_count(Some(group_rows))
             .set_created_by(format!("auditmesh {}", env!("CARGO_PKG_VERSION")))
+            // nearly every value differs: a dictionary only costs time before it is given up
+            .set_column_dictionary_enabled(ColumnPath::from("records"), false)
+            .set_column_dictionary_enabled(ColumnPath::from("argv"), false)
             .build();
         let writer = SerializedFileWriter::new(BufWriter::with_capacity(1 << 20, file), schema, Arc::new(props))?;
         Ok(ParquetSink { writer, columns: Columns::new(records), group_rows, records })
