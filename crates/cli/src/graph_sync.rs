@@ -6,7 +6,8 @@
 //! after a crash the mark stays, and the next `ingest`, `trace` or `tree` loads the checkpoint,
 //! replays what the store accepted after it (`ColumnarStore::replay_since`), writes a new
 //! checkpoint and lets the store release those events' record lines. Queries otherwise never
-//! open the store: opening it checks every segment, far more than a trace reads.
+//! open the store: opening it reads every segment's directory and replays its log, more than a
+//! small trace reads.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
