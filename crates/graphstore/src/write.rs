@@ -174,6 +174,10 @@ pub fn write_checkpoint_with(
     bytes += w.finish()?;
     sync_dir(&tmp)?;
     let done = dir.join(&name);
+    if done.exists() {
+        // a checkpoint renamed but never named in CURRENT (a crash in between): not in use
+        fs::remove_dir_all(&done).map_err(GraphStoreError::io(&done))?;
+    }
     fs::rename(&tmp, &done).map_err(GraphStoreError::io(&done))?;
     sync_dir(dir)?;
     let cur_tmp = dir.join("CURRENT.tmp");

@@ -256,3 +256,34 @@ fn a_damaged_block_is_an_error_naming_its_file() {
         ),
     }
 }
+
+#[test]
+fn a_checkpoint_left_behind_by_a_crash_is_replaced() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let b = build(&events(LOGS[0].1));
+    write_checkpoint(dir.path(), &b, 1).expect("the first checkpoint");
+    // a crash after renaming the next checkpoint and before naming it in CURRENT, and one
+    // while writing the one after
+    std::fs::create_dir(dir.path().join("gen-0000000001")).expect("a stale checkpoint");
+    std::fs::write(dir.path().join("gen-0000000001/edges"), b"half").expect("a stale file");
+    std::fs::create_dir(dir.path().join("gen-0000000001.tmp")).expect("a stale temporary");
+    assert_eq!(
+        GraphFile::open(dir.path())
+            .expect("it opens")
+            .expect("a checkpoint")
+            .ordinal(),
+        1
+    );
+    write_checkpoint(dir.path(), &b, 2).expect("the next checkpoint");
+    let disk = GraphFile::open(dir.path())
+        .expect("it opens")
+        .expect("a checkpoint");
+    assert_eq!(disk.ordinal(), 2);
+    assert_same_answers("provenance-enriched", b.graph(), &disk);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["CURRENT", "gen-0000000001"]);
+}
