@@ -3,11 +3,12 @@
 //! output could not be written), 2 usage error.
 //!
 //! Commands: `parse` (offline logs to JSON events), `agent` (the host collector), and over an
-//! event store folder `ingest`, `search`, `trace`, `tree` and `export`.
+//! event store folder `ingest`, `search`, `trace`, `path`, `tree` and `export`.
 
 mod agent_command;
 mod batch;
 mod export_command;
+mod graph_sync;
 mod ingest_command;
 mod lines;
 mod parse_command;
@@ -47,6 +48,8 @@ enum Command {
     Search(search_command::SearchArgs),
     /// Trace causes (back) or effects (forward) of a file, process, event or socket
     Trace(trace_command::TraceArgs),
+    /// Find how one entity reached another: a time-respecting chain of edges
+    Path(trace_command::PathArgs),
     /// Print the process tree of a pid, with argv and users
     Tree(trace_command::TreeArgs),
     /// Export stored events to Parquet (DuckDB, Spark, pandas) or JSON lines
@@ -143,6 +146,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest_command::run(args),
         Command::Search(args) => search_command::run(args),
         Command::Trace(args) => trace_command::run_trace(args),
+        Command::Path(args) => trace_command::run_path(args),
         Command::Tree(args) => trace_command::run_tree(args),
         Command::Export(args) => export_command::run(args),
     };

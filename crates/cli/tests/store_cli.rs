@@ -8,19 +8,45 @@ const BIN: &str = env!("CARGO_BIN_EXE_auditmesh");
 const LOG: &str = "fixtures/kernel/provenance-enriched/audit.log";
 
 fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 /// Runs auditmesh from the repository root; returns (exit code, stdout, stderr without timings).
 fn run(args: &[&str], data: &Path) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).arg("--data").arg(data).current_dir(root()).output().expect("run auditmesh");
-    let stderr = String::from_utf8(out.stderr).expect("UTF-8").lines().filter(|l| !l.contains("events/s")).map(|l| format!("{l}\n")).collect();
-    (out.status.code().expect("exit code"), String::from_utf8(out.stdout).expect("UTF-8"), stderr)
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .current_dir(root())
+        .output()
+        .expect("run auditmesh");
+    let stderr = String::from_utf8(out.stderr)
+        .expect("UTF-8")
+        .lines()
+        .filter(|l| !l.contains("events/s"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8(out.stdout).expect("UTF-8"),
+        stderr,
+    )
 }
 
 fn store() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, err) = run(&["ingest", LOG], dir.path());
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    dir
+}
+
+/// A store that keeps the record lines after the graph has the events.
+fn store_keeping_lines() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(&["ingest", "--keep-lines", LOG], dir.path());
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
     dir
 }
@@ -42,12 +68,25 @@ fn search_outputs() {
     let mut snap = String::new();
     for args in [
         &["search", "exe=/usr/bin/curl", "and", "syscall=connect"][..],
-        &["search", "path^=/srv/amwork/wl/dl/", "and", "not", "syscall=openat"],
+        &[
+            "search",
+            "path^=/srv/amwork/wl/dl/",
+            "and",
+            "not",
+            "syscall=openat",
+        ],
         &["search", "argv~payload", "--count"],
         &["search", "success=no", "--count-by", "syscall,exit"],
         &["search", "--count-by", "exe", "--top", "5"],
         &["search", "--histogram", "1s"],
-        &["search", "--since", "2026-11-21T09:27:41Z", "--until", "2026-11-21T09:27:44Z", "--count"],
+        &[
+            "search",
+            "--since",
+            "2026-11-21T09:27:41Z",
+            "--until",
+            "2026-11-21T09:27:44Z",
+            "--count",
+        ],
     ] {
         let (code, out, err) = run(args, d);
         snap.push_str(&format!("$ {}\n[{code}] {err}{out}\n", args.join(" ")));
@@ -57,12 +96,22 @@ fn search_outputs() {
 
 #[test]
 fn search_json_is_what_parse_writes() {
-    let dir = store();
-    let (code, out, _) = run(&["search", "--json", "syscall=execve", "exe=/usr/bin/curl"], dir.path());
+    let dir = store_keeping_lines();
+    let (code, out, _) = run(
+        &["search", "--json", "syscall=execve", "exe=/usr/bin/curl"],
+        dir.path(),
+    );
     assert_eq!(code, 0);
-    let parsed = Command::new(BIN).args(["parse", "--quiet", LOG]).current_dir(root()).output().unwrap();
+    let parsed = Command::new(BIN)
+        .args(["parse", "--quiet", LOG])
+        .current_dir(root())
+        .output()
+        .unwrap();
     let all = String::from_utf8(parsed.stdout).unwrap();
-    let expected: Vec<&str> = all.lines().filter(|l| l.contains("\"syscall\":\"execve\"") && l.contains("\"exe\":\"/usr/bin/curl\"")).collect();
+    let expected: Vec<&str> = all
+        .lines()
+        .filter(|l| l.contains("\"syscall\":\"execve\"") && l.contains("\"exe\":\"/usr/bin/curl\""))
+        .collect();
     assert_eq!(out.lines().collect::<Vec<_>>(), expected);
     assert_eq!(expected.len(), 1);
     insta::assert_snapshot!("search_json_curl_execve", out);
@@ -85,7 +134,16 @@ fn python(script: &str, args: &[&Path]) -> serde_json::Value {
 fn trace_back_from_the_second_file_in_every_format() {
     let dir = store();
     let d = dir.path();
-    let (code, text, err) = run(&["trace", "back", "/srv/amwork/wl/dl/second.txt", "--depth", "3"], d);
+    let (code, text, err) = run(
+        &[
+            "trace",
+            "back",
+            "/srv/amwork/wl/dl/second.txt",
+            "--depth",
+            "3",
+        ],
+        d,
+    );
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("trace_back_second_depth3", text);
 
@@ -295,7 +353,16 @@ fn search_json_prints_the_stored_fields_once_the_lines_are_released() {
             }
         }
     }
-    let (code, out, err) = run(&["search", "exe=/usr/bin/curl", "and", "syscall=connect", "--json"], dir.path());
+    let (code, out, err) = run(
+        &[
+            "search",
+            "exe=/usr/bin/curl",
+            "and",
+            "syscall=connect",
+            "--json",
+        ],
+        dir.path(),
+    );
     assert_eq!((code, err.as_str()), (0, ""));
     for line in out.lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("JSON");
@@ -303,21 +370,125 @@ fn search_json_prints_the_stored_fields_once_the_lines_are_released() {
     insta::assert_snapshot!("search_json_lines_released", out);
 }
 
-#[test]
-fn search_ranges_in_the_filter_and_their_errors() {
-    let dir = store();
-    let d = dir.path();
-    let mut snap = String::new();
+/// The fixture repeated `copies` times, each copy's serials and times moved on, so that every
+/// copy is new to the store.
+fn repeated_log(copies: u64) -> Vec<u8> {
+    let log = std::fs::read(root().join(LOG)).unwrap();
+    let mut out = Vec::new();
+    for k in 0..copies {
+        for line in log.split_inclusive(|&b| b == b'\n') {
+            let text = String::from_utf8_lossy(line);
+            let Some(at) = text.find("audit(") else {
+                out.extend_from_slice(line);
+                continue;
+            };
+            let start = at + "audit(".len();
+            let end = start + text[start..].find(')').unwrap();
+            let (time, serial) = text[start..end].split_once(':').unwrap();
+            let (sec, ms) = time.split_once('.').unwrap();
+            let sec: u64 = sec.parse::<u64>().unwrap() + k * 10;
+            let serial: u64 = serial.parse::<u64>().unwrap() + k * 100_000;
+            let head = format!("{}{sec}.{ms}:{serial}", &text[..start]);
+            out.extend_from_slice(head.as_bytes());
+            out.extend_from_slice(&line[end..]);
+        }
+    }
+    out
+}
+
+/// What the graph answers about the store: traces both ways from a file and a socket, a tree.
+fn graph_answers(d: &Path) -> String {
+    let mut all = String::new();
     for args in [
-        &["search", "time>=2026-11-21T09:27:41Z", "time<2026-11-21T09:27:44Z", "--count"][..],
-        &["search", "--since", "2026-11-21T09:27:41Z", "--until", "2026-11-21T09:27:44Z", "--count"],
-        &["search", "auid>=1000", "and", "exit<0", "and", "exit>=-13", "--count-by", "exit"],
-        &["search", "pid>x"],
-        &["search", "exe<=5"],
-        &["search", "time>=yesterday"],
+        &[
+            "trace",
+            "back",
+            "/srv/amwork/wl/dl/second.txt",
+            "--format",
+            "json",
+        ][..],
+        &["trace", "forward", "127.0.0.1:18095", "--format", "json"],
+        &["tree", "29253", "--format", "json"],
+        &["path", "127.0.0.1:18095", "/srv/amwork/wl/dl/second.txt"],
     ] {
         let (code, out, err) = run(args, d);
-        snap.push_str(&format!("$ {}\n[{code}] {err}{out}\n", args.join(" ")));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        all.push_str(&out);
     }
-    insta::assert_snapshot!("search_ranges", snap);
+    all
+}
+
+#[test]
+fn kill_9_during_ingest_then_ingest_again_gives_the_graph_of_a_clean_ingest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("audit.log");
+    std::fs::write(&log, repeated_log(60)).unwrap();
+    let log = log.to_str().unwrap();
+    // small checkpoints, so that a kill lands between checkpoints and line releases too
+    let ingest = [
+        "ingest",
+        "--quiet",
+        "--batch",
+        "500",
+        "--graph-checkpoint-events",
+        "5000",
+        log,
+    ];
+    let clean = tmp.path().join("clean");
+    let (code, _, err) = run(&ingest, &clean);
+    assert_eq!(code, 0, "{err}");
+    let expected = graph_answers(&clean);
+    assert!(expected.contains("/srv/amwork/wl/dl/second.txt"));
+
+    for delay_ms in [150, 400, 900] {
+        let crashed = tmp.path().join(format!("crashed-{delay_ms}"));
+        let mut child = Command::new(BIN)
+            .args(ingest)
+            .arg("--data")
+            .arg(&crashed)
+            .current_dir(root())
+            .spawn()
+            .expect("run auditmesh");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().expect("kill -9");
+        child.wait().unwrap();
+        let (code, _, err) = run(&ingest, &crashed);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            graph_answers(&crashed),
+            expected,
+            "killed after {delay_ms} ms"
+        );
+        assert!(!crashed.join("graph/DIRTY").exists());
+    }
+}
+
+#[test]
+fn a_trace_after_a_crash_catches_the_graph_up_with_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("data");
+    let (code, _, err) = run(&["ingest", LOG], &d);
+    assert_eq!(code, 0, "{err}");
+    let expected = graph_answers(&d);
+    // as if an ingest had died after storing and before its checkpoint: the graph is gone
+    // back to nothing while the store holds every event (with their lines)
+    let d2 = tmp.path().join("data2");
+    let (code, _, err) = run(&["ingest", "--keep-lines", LOG], &d2);
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_dir_all(d2.join("graph")).unwrap();
+    std::fs::create_dir(d2.join("graph")).unwrap();
+    std::fs::write(d2.join("graph/DIRTY"), b"").unwrap();
+    let (code, out, err) = run(
+        &[
+            "trace",
+            "back",
+            "/srv/amwork/wl/dl/second.txt",
+            "--format",
+            "json",
+        ],
+        &d2,
+    );
+    assert_eq!((code, err.as_str()), (0, "auditmesh: the provenance graph is behind the store (an ingest stopped early): catching up\n"));
+    assert!(expected.starts_with(&out));
+    assert_eq!(graph_answers(&d2), expected);
 }

@@ -15,9 +15,18 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use graph::{Builder, Config};
 
 const INPUTS: &[(&str, &str)] = &[
-    ("provenance-enriched", "../../fixtures/kernel/provenance-enriched/audit.log"),
-    ("pidreuse-raw", "../../fixtures/kernel/pidreuse-raw/audit.log"),
-    ("benign-enriched", "../../../shared/corpus/kernel/benign-enriched/audit.log"),
+    (
+        "provenance-enriched",
+        "../../fixtures/kernel/provenance-enriched/audit.log",
+    ),
+    (
+        "pidreuse-raw",
+        "../../fixtures/kernel/pidreuse-raw/audit.log",
+    ),
+    (
+        "benign-enriched",
+        "../../../shared/corpus/kernel/benign-enriched/audit.log",
+    ),
 ];
 
 fn events(data: &[u8]) -> Vec<Event> {
@@ -36,7 +45,9 @@ fn build(c: &mut Criterion) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut group = c.benchmark_group("graph_build");
     for (label, rel) in INPUTS {
-        let Ok(data) = std::fs::read(dir.join(rel)) else { continue };
+        let Ok(data) = std::fs::read(dir.join(rel)) else {
+            continue;
+        };
         let events = events(&data);
         let mut once = Builder::new(Config::default());
         for e in &events {
@@ -53,7 +64,16 @@ fn build(c: &mut Criterion) {
             s.reduction_factor()
         );
         group.throughput(Throughput::Elements(events.len() as u64));
-        for (name, config) in [("reduced", Config::default()), ("unreduced", Config { reduce: false, ..Config::default() })] {
+        for (name, config) in [
+            ("reduced", Config::default()),
+            (
+                "unreduced",
+                Config {
+                    reduce: false,
+                    ..Config::default()
+                },
+            ),
+        ] {
             group.bench_with_input(BenchmarkId::new(name, label), &events, |b, events| {
                 b.iter(|| {
                     let mut builder = Builder::new(config);

@@ -12,11 +12,15 @@ use assemble::{Event, SerialGap};
 use parse::Fields;
 use vocab::RecordType;
 
+use crate::codec::{
+    get_config, get_counters, put_bytes_pub, put_config, put_counters, put_opt_pub, put_signed,
+    put_varint, Reader,
+};
 use crate::fxhash::FxHashMap;
 use crate::graph::Graph;
 use crate::model::{
-    Detail, Entity, EntityId, EventRef, File, HostId, Loss, LossKind, Module, NameBinding, Op, Process, ProcessOrigin, Seq,
-    Socket, Sym, User,
+    Detail, Entity, EntityId, EventRef, File, HostId, Loss, LossKind, Module, NameBinding, Op,
+    Process, ProcessOrigin, Seq, Socket, Sym, User,
 };
 
 const CLONE_THREAD: u64 = 0x0001_0000;
@@ -38,7 +42,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config { reduce: true, version_files: true }
+        Config {
+            reduce: true,
+            version_files: true,
+        }
     }
 }
 
@@ -177,14 +184,22 @@ impl Builder {
             host,
             at: Seq(self.seq),
             ms: gap.noticed_ms,
-            kind: LossKind::SerialGap { first: gap.first, count: gap.count },
+            kind: LossKind::SerialGap {
+                first: gap.first,
+                count: gap.count,
+            },
         });
     }
 
     /// Records the kernel's `lost` counter moving on a node.
     pub fn kernel_lost(&mut self, node: Option<&[u8]>, ms: u64, lost: u64) {
         let host = self.host(node);
-        self.g.losses.push(Loss { host, at: Seq(self.seq), ms, kind: LossKind::KernelLost(lost) });
+        self.g.losses.push(Loss {
+            host,
+            at: Seq(self.seq),
+            ms,
+            kind: LossKind::KernelLost(lost),
+        });
     }
 
     /// Adds one event.
@@ -193,10 +208,19 @@ impl Builder {
         self.counters.events += 1;
         let at = Seq(self.seq);
         let host = self.host(event.node());
-        let ev = EventRef { host, ms: event.id.time.millis, serial: event.id.serial.0 };
+        let ev = EventRef {
+            host,
+            ms: event.id.time.millis,
+            serial: event.id.serial.0,
+        };
         if let Some(&why) = event.incomplete.first() {
             self.counters.partial_events += 1;
-            self.g.losses.push(Loss { host, at, ms: ev.ms, kind: LossKind::PartialEvent(why) });
+            self.g.losses.push(Loss {
+                host,
+                at,
+                ms: ev.ms,
+                kind: LossKind::PartialEvent(why),
+            });
         }
         let Some(s) = summarize(event) else {
             self.counters.not_syscall += 1;
@@ -209,7 +233,15 @@ impl Builder {
         let exit = s.exit.unwrap_or(0);
         // exit_group has no success= field: it does not return
         let ok = s.success.unwrap_or(true);
-        let call = Call { host, at, ev, args: syscall_args(event), name, exit, s };
+        let call = Call {
+            host,
+            at,
+            ev,
+            args: syscall_args(event),
+            name,
+            exit,
+            s,
+        };
         let proc = self.process(&call, pid, name.starts_with("execve"));
         if event.is_partial() {
             self.g.entities[proc.0 as usize].partial = true;
@@ -240,13 +272,24 @@ impl Builder {
                     "creat" => 1,
                     _ => 0,
                 };
-                let dirfd = if c.name == "openat" || c.name == "openat2" { Some(a0) } else { None };
-                let Some(item) = c.s.paths.iter().rev().find(|p| p.nametype != Some(b"PARENT")) else {
+                let dirfd = if c.name == "openat" || c.name == "openat2" {
+                    Some(a0)
+                } else {
+                    None
+                };
+                let Some(item) =
+                    c.s.paths
+                        .iter()
+                        .rev()
+                        .find(|p| p.nametype != Some(b"PARENT"))
+                else {
                     self.counters.no_inode += 1;
                     return;
                 };
                 let created = item.nametype == Some(b"CREATE");
-                let Some(file) = self.file(c, item, created, dirfd) else { return };
+                let Some(file) = self.file(c, item, created, dirfd) else {
+                    return;
+                };
                 if c.exit >= 0 {
                     self.set_fd(c.host, pid, c.exit, Some(Obj::File(file)));
                 }
@@ -259,15 +302,26 @@ impl Builder {
                     }
                 }
             }
-            "read" | "pread" | "pread64" | "readv" | "preadv" | "preadv2" | "recvfrom" | "recvmsg" | "recvmmsg" => {
-                let op = if c.name.starts_with("recv") { Op::Recv } else { Op::Read };
+            "read" | "pread" | "pread64" | "readv" | "preadv" | "preadv2" | "recvfrom"
+            | "recvmsg" | "recvmmsg" => {
+                let op = if c.name.starts_with("recv") {
+                    Op::Recv
+                } else {
+                    Op::Read
+                };
                 self.input(c, pid, proc, a0, op);
             }
-            "write" | "pwrite" | "pwrite64" | "writev" | "pwritev" | "pwritev2" | "sendto" | "sendmsg" | "sendmmsg" => {
-                let op = if c.name.starts_with("send") { Op::Send } else { Op::Write };
+            "write" | "pwrite" | "pwrite64" | "writev" | "pwritev" | "pwritev2" | "sendto"
+            | "sendmsg" | "sendmmsg" => {
+                let op = if c.name.starts_with("send") {
+                    Op::Send
+                } else {
+                    Op::Write
+                };
                 // an address given with the send names the destination
                 if let (Op::Send, Some(sock)) = (op, self.sockaddr_entity(c)) {
-                    self.g.add_edge(proc, sock, Op::Send, c.at, c.ev, bytes(c.exit));
+                    self.g
+                        .add_edge(proc, sock, Op::Send, c.at, c.ev, bytes(c.exit));
                 } else {
                     self.output(c, pid, proc, a0, op);
                 }
@@ -288,7 +342,9 @@ impl Builder {
             }
             "dup" => self.dup(c.host, pid, a0 as i64, c.exit),
             "dup2" | "dup3" => self.dup(c.host, pid, a0 as i64, a1 as i64),
-            "fcntl" | "fcntl64" if a1 == F_DUPFD || a1 == F_DUPFD_CLOEXEC => self.dup(c.host, pid, a0 as i64, c.exit),
+            "fcntl" | "fcntl64" if a1 == F_DUPFD || a1 == F_DUPFD_CLOEXEC => {
+                self.dup(c.host, pid, a0 as i64, c.exit)
+            }
             "mmap" | "mmap2" if a2 & PROT_EXEC != 0 => {
                 if let Some(fd) = mmap_fd(event) {
                     match self.fd(c.host, pid, fd) {
@@ -321,7 +377,11 @@ impl Builder {
             "rename" | "renameat" | "renameat2" => self.rename(c, proc, dirfd_of(c.name, a0)),
             "link" | "linkat" => self.link(c, proc, dirfd_of(c.name, a0)),
             "symlink" | "symlinkat" => {
-                let dirfd = if c.name == "symlinkat" { Some(a1) } else { None };
+                let dirfd = if c.name == "symlinkat" {
+                    Some(a1)
+                } else {
+                    None
+                };
                 if let Some(item) = c.s.paths.iter().find(|p| p.nametype == Some(b"CREATE")) {
                     if let Some(file) = self.file(c, item, true, dirfd) {
                         self.write_file(c, proc, file, Op::Symlink, 0);
@@ -337,8 +397,13 @@ impl Builder {
                     }
                 }
             }
-            "chmod" | "fchmodat" | "fchmodat2" | "chown" | "lchown" | "fchownat" | "chown32" | "lchown32" => {
-                let op = if c.name.contains("chmod") { Op::Chmod } else { Op::Chown };
+            "chmod" | "fchmodat" | "fchmodat2" | "chown" | "lchown" | "fchownat" | "chown32"
+            | "lchown32" => {
+                let op = if c.name.contains("chmod") {
+                    Op::Chmod
+                } else {
+                    Op::Chown
+                };
                 let dirfd = dirfd_of(c.name, a0);
                 if let Some(item) = c.s.paths.iter().find(|p| p.nametype != Some(b"PARENT")) {
                     if let Some(file) = self.file(c, item, false, dirfd) {
@@ -347,17 +412,27 @@ impl Builder {
                 }
             }
             "fchmod" | "fchown" | "fchown32" => {
-                let op = if c.name == "fchmod" { Op::Chmod } else { Op::Chown };
+                let op = if c.name == "fchmod" {
+                    Op::Chmod
+                } else {
+                    Op::Chown
+                };
                 match self.fd(c.host, pid, a0 as i64) {
                     Some(Obj::File(file)) => self.write_file(c, proc, file, op, 0),
                     _ => self.counters.unknown_fd += 1,
                 }
             }
-            "setuid" | "setgid" | "setreuid" | "setregid" | "setresuid" | "setresgid" | "setfsuid" | "setfsgid" | "setgroups"
-            | "setuid32" | "setgid32" | "setreuid32" | "setregid32" | "setresuid32" | "setresgid32" | "setfsuid32"
-            | "setfsgid32" | "setgroups32" => {
+            "setuid" | "setgid" | "setreuid" | "setregid" | "setresuid" | "setresgid"
+            | "setfsuid" | "setfsgid" | "setgroups" | "setuid32" | "setgid32" | "setreuid32"
+            | "setregid32" | "setresuid32" | "setresgid32" | "setfsuid32" | "setfsgid32"
+            | "setgroups32" => {
                 let new = self.new_process_version(c, pid, proc, Op::Setid, None);
-                if let Some(uid) = c.s.ids.iter().find(|(f, _)| *f == "euid").and_then(|(_, id)| id.value) {
+                if let Some(uid) =
+                    c.s.ids
+                        .iter()
+                        .find(|(f, _)| *f == "euid")
+                        .and_then(|(_, id)| id.value)
+                {
                     let user = self.user(c, uid);
                     self.g.add_edge(user, new, Op::Setid, c.at, c.ev, 0);
                 }
@@ -369,7 +444,10 @@ impl Builder {
                 let (name, file) = match (c.name, self.fd(c.host, pid, a0 as i64)) {
                     ("finit_module", Some(Obj::File(file))) => {
                         let current = self.files[&file].current;
-                        (self.g.entity(current).as_file().and_then(|f| f.name), Some(file))
+                        (
+                            self.g.entity(current).as_file().and_then(|f| f.name),
+                            Some(file),
+                        )
                     }
                     _ => (None, None),
                 };
@@ -378,7 +456,8 @@ impl Builder {
                 self.g.add_edge(proc, module, Op::ModuleLoad, c.at, c.ev, 0);
                 if let Some(file) = file {
                     let current = self.files[&file].current;
-                    self.g.add_edge(current, module, Op::ModuleLoad, c.at, c.ev, 0);
+                    self.g
+                        .add_edge(current, module, Op::ModuleLoad, c.at, c.ev, 0);
                 }
             }
             "ptrace" => {
@@ -415,9 +494,16 @@ impl Builder {
         let pending = self.pending_clone3.remove(&(c.host, pid));
         let parent = match pending {
             Some((parent, _, _)) => Some(parent),
-            None => c.s.ppid.and_then(|ppid| self.procs.get(&(c.host, ppid))).filter(|p| !p.exited).map(|p| p.current),
+            None => {
+                c.s.ppid
+                    .and_then(|ppid| self.procs.get(&(c.host, ppid)))
+                    .filter(|p| !p.exited)
+                    .map(|p| p.current)
+            }
         };
-        let fds = parent.and_then(|p| self.parent_fds(c.host, p)).unwrap_or_default();
+        let fds = parent
+            .and_then(|p| self.parent_fds(c.host, p))
+            .unwrap_or_default();
         let (start, origin) = match pending {
             Some((_, at, _)) => (at, ProcessOrigin::Clone),
             None => (c.at, ProcessOrigin::FirstSeen),
@@ -426,7 +512,11 @@ impl Builder {
             self.counters.processes_first_seen += 1;
         }
         // an execve event shows the program after the exec: the version before it is unnamed
-        let (exe, comm) = if is_exec { (None, None) } else { (self.sym(c.s.exe.as_deref()), self.sym(c.s.comm.as_deref())) };
+        let (exe, comm) = if is_exec {
+            (None, None)
+        } else {
+            (self.sym(c.s.exe.as_deref()), self.sym(c.s.comm.as_deref()))
+        };
         let detail = Process {
             pid,
             ppid: c.s.ppid,
@@ -453,7 +543,16 @@ impl Builder {
             let (at, ev) = pending.map_or((c.at, c.ev), |(_, at, ev)| (at, ev));
             self.g.add_edge(parent, id, Op::Fork, at, ev, 0);
         }
-        self.procs.insert((c.host, pid), ProcState { current: id, first: id, fds, exited: false, origin });
+        self.procs.insert(
+            (c.host, pid),
+            ProcState {
+                current: id,
+                first: id,
+                fds,
+                exited: false,
+                origin,
+            },
+        );
         id
     }
 
@@ -484,7 +583,13 @@ impl Builder {
             }),
         });
         self.counters.processes_first_seen += 1;
-        let st = ProcState { current: id, first: id, fds: FxHashMap::default(), exited: false, origin: ProcessOrigin::FirstSeen };
+        let st = ProcState {
+            current: id,
+            first: id,
+            fds: FxHashMap::default(),
+            exited: false,
+            origin: ProcessOrigin::FirstSeen,
+        };
         self.procs.insert((c.host, pid), st);
         id
     }
@@ -499,7 +604,9 @@ impl Builder {
             self.counters.threads += 1;
             return;
         }
-        let Ok(child) = u32::try_from(c.exit) else { return };
+        let Ok(child) = u32::try_from(c.exit) else {
+            return;
+        };
         if child == 0 {
             return;
         }
@@ -508,8 +615,8 @@ impl Builder {
             let first = st.first;
             // the child ran (and maybe exec'd or even exited) before our clone returned: it is
             // known from its own records, names us as parent, and no clone claimed it yet
-            let is_ours =
-                st.origin == ProcessOrigin::FirstSeen && self.g.entity(first).as_process().and_then(|p| p.ppid) == Some(pid);
+            let is_ours = st.origin == ProcessOrigin::FirstSeen
+                && self.g.entity(first).as_process().and_then(|p| p.ppid) == Some(pid);
             if is_ours || !st.exited {
                 if is_ours {
                     st.origin = ProcessOrigin::Clone;
@@ -517,7 +624,12 @@ impl Builder {
                     if let Detail::Process(p) = &mut self.g.entities[first.0 as usize].detail {
                         p.origin = ProcessOrigin::Clone;
                     }
-                    if self.g.in_edges(first).iter().all(|&e| self.g.edge(e).op != Op::Fork) {
+                    if self
+                        .g
+                        .in_edges(first)
+                        .iter()
+                        .all(|&e| self.g.edge(e).op != Op::Fork)
+                    {
                         let at = self.g.entity(first).created;
                         self.g.add_edge(parent, first, Op::Fork, at, c.ev, 0);
                     }
@@ -532,7 +644,11 @@ impl Builder {
             return;
         }
         let p = self.g.entity(parent).as_process().cloned();
-        let fds = self.procs.get(&(c.host, pid)).map(|st| st.fds.clone()).unwrap_or_default();
+        let fds = self
+            .procs
+            .get(&(c.host, pid))
+            .map(|st| st.fds.clone())
+            .unwrap_or_default();
         let detail = Process {
             pid: child,
             ppid: Some(pid),
@@ -548,13 +664,31 @@ impl Builder {
         };
         let id = self.first_version(c, Detail::Process(detail));
         self.g.add_edge(parent, id, Op::Fork, c.at, c.ev, 0);
-        self.procs.insert(key, ProcState { current: id, first: id, fds, exited: false, origin: ProcessOrigin::Clone });
+        self.procs.insert(
+            key,
+            ProcState {
+                current: id,
+                first: id,
+                fds,
+                exited: false,
+                origin: ProcessOrigin::Clone,
+            },
+        );
     }
 
     /// Makes a new version of a process from the event's view of it, joined by an `op` edge.
-    fn new_process_version(&mut self, c: &Call<'_>, pid: u32, prev: EntityId, op: Op, argv: Option<Sym>) -> EntityId {
+    fn new_process_version(
+        &mut self,
+        c: &Call<'_>,
+        pid: u32,
+        prev: EntityId,
+        op: Op,
+        argv: Option<Sym>,
+    ) -> EntityId {
         let old = self.g.entity(prev).clone();
-        let Detail::Process(mut p) = old.detail else { return prev };
+        let Detail::Process(mut p) = old.detail else {
+            return prev;
+        };
         p.exe = self.sym(c.s.exe.as_deref()).or(p.exe);
         p.comm = self.sym(c.s.comm.as_deref()).or(p.comm);
         if argv.is_some() {
@@ -591,8 +725,17 @@ impl Builder {
             self.g.strings.intern(&joined)
         });
         let new = self.new_process_version(c, pid, proc, Op::Exec, argv);
-        let dirfd = if c.name == "execveat" { Some(c.args[0]) } else { None };
-        let items: Vec<PathItem<'_>> = c.s.paths.iter().filter(|p| p.nametype == Some(b"NORMAL")).cloned().collect();
+        let dirfd = if c.name == "execveat" {
+            Some(c.args[0])
+        } else {
+            None
+        };
+        let items: Vec<PathItem<'_>> =
+            c.s.paths
+                .iter()
+                .filter(|p| p.nametype == Some(b"NORMAL"))
+                .cloned()
+                .collect();
         for (i, item) in items.iter().enumerate() {
             let op = if i == 0 { Op::Exec } else { Op::Load };
             if let Some(file) = self.file(c, item, false, dirfd) {
@@ -604,7 +747,10 @@ impl Builder {
     // ---- fds ----
 
     fn fd(&self, host: HostId, pid: u32, fd: i64) -> Option<Obj> {
-        self.procs.get(&(host, pid)).and_then(|st| st.fds.get(&fd)).copied()
+        self.procs
+            .get(&(host, pid))
+            .and_then(|st| st.fds.get(&fd))
+            .copied()
     }
 
     fn set_fd(&mut self, host: HostId, pid: u32, fd: i64, obj: Option<Obj>) {
@@ -634,7 +780,8 @@ impl Builder {
         match self.fd(c.host, pid, fd as i64) {
             Some(Obj::File(file)) => self.read_file(c, file, proc, op, bytes(c.exit)),
             Some(Obj::Socket(sock)) => {
-                self.g.add_edge(sock, proc, Op::Recv, c.at, c.ev, bytes(c.exit));
+                self.g
+                    .add_edge(sock, proc, Op::Recv, c.at, c.ev, bytes(c.exit));
             }
             None => self.counters.unknown_fd += 1,
         }
@@ -644,7 +791,8 @@ impl Builder {
         match self.fd(c.host, pid, fd as i64) {
             Some(Obj::File(file)) => self.write_file(c, proc, file, op, bytes(c.exit)),
             Some(Obj::Socket(sock)) => {
-                self.g.add_edge(proc, sock, Op::Send, c.at, c.ev, bytes(c.exit));
+                self.g
+                    .add_edge(proc, sock, Op::Send, c.at, c.ev, bytes(c.exit));
             }
             None => self.counters.unknown_fd += 1,
         }
@@ -653,14 +801,18 @@ impl Builder {
     // ---- files ----
 
     fn read_file(&mut self, c: &Call<'_>, file: FileKey, proc: EntityId, op: Op, bytes: u64) {
-        let Some(st) = self.files.get_mut(&file) else { return };
+        let Some(st) = self.files.get_mut(&file) else {
+            return;
+        };
         st.read_since_version = true;
         let current = st.current;
         self.g.add_edge(current, proc, op, c.at, c.ev, bytes);
     }
 
     fn write_file(&mut self, c: &Call<'_>, proc: EntityId, file: FileKey, op: Op, bytes: u64) {
-        let Some(st) = self.files.get_mut(&file) else { return };
+        let Some(st) = self.files.get_mut(&file) else {
+            return;
+        };
         let mut current = st.current;
         if self.config.version_files && st.read_since_version {
             st.read_since_version = false;
@@ -683,12 +835,25 @@ impl Builder {
 
     /// Returns the file a PATH item names, creating it (or a new epoch of a reused inode when
     /// `created`), and binds the item's name to it.
-    fn file(&mut self, c: &Call<'_>, item: &PathItem<'_>, created: bool, dirfd: Option<u64>) -> Option<FileKey> {
+    fn file(
+        &mut self,
+        c: &Call<'_>,
+        item: &PathItem<'_>,
+        created: bool,
+        dirfd: Option<u64>,
+    ) -> Option<FileKey> {
         let key = self.file_no_name_inner(c, item, created)?;
         if let Some(name) = self.full_name(c, item, dirfd) {
             let current = self.files[&key].current;
-            let open = self.g.names.get(&(c.host, name)).and_then(|b| b.last()).filter(|b| b.until.is_none()).map(|b| b.file);
-            let same = open.is_some_and(|f| self.g.first_version(f) == self.g.first_version(current));
+            let open = self
+                .g
+                .names
+                .get(&(c.host, name))
+                .and_then(|b| b.last())
+                .filter(|b| b.until.is_none())
+                .map(|b| b.file);
+            let same =
+                open.is_some_and(|f| self.g.first_version(f) == self.g.first_version(current));
             if !same {
                 let bindings = self.g.names.entry((c.host, name)).or_default();
                 if let Some(last) = bindings.last_mut() {
@@ -696,7 +861,11 @@ impl Builder {
                         last.until = Some(c.at);
                     }
                 }
-                bindings.push(NameBinding { file: current, from: c.at, until: None });
+                bindings.push(NameBinding {
+                    file: current,
+                    from: c.at,
+                    until: None,
+                });
             }
             if let Detail::File(f) = &mut self.g.entities[current.0 as usize].detail {
                 if f.name.is_none() {
@@ -711,7 +880,12 @@ impl Builder {
         self.file_no_name_inner(c, item, false)
     }
 
-    fn file_no_name_inner(&mut self, c: &Call<'_>, item: &PathItem<'_>, created: bool) -> Option<FileKey> {
+    fn file_no_name_inner(
+        &mut self,
+        c: &Call<'_>,
+        item: &PathItem<'_>,
+        created: bool,
+    ) -> Option<FileKey> {
         let (Some(inode), Some(dev)) = (item.inode, item.dev) else {
             self.counters.no_inode += 1;
             return None;
@@ -722,14 +896,37 @@ impl Builder {
             Some(st) => st.epoch + 1,
             None => 0,
         };
-        let id = self.first_version(c, Detail::File(File { dev, inode, epoch, name: None, mode: item.mode }));
-        self.files.insert(key, FileState { current: id, epoch, read_since_version: false });
+        let id = self.first_version(
+            c,
+            Detail::File(File {
+                dev,
+                inode,
+                epoch,
+                name: None,
+                mode: item.mode,
+            }),
+        );
+        self.files.insert(
+            key,
+            FileState {
+                current: id,
+                epoch,
+                read_since_version: false,
+            },
+        );
         Some(key)
     }
 
     fn unbind(&mut self, c: &Call<'_>, item: &PathItem<'_>, dirfd: Option<u64>) {
-        let Some(name) = self.full_name(c, item, dirfd) else { return };
-        if let Some(last) = self.g.names.get_mut(&(c.host, name)).and_then(|b| b.last_mut()) {
+        let Some(name) = self.full_name(c, item, dirfd) else {
+            return;
+        };
+        if let Some(last) = self
+            .g
+            .names
+            .get_mut(&(c.host, name))
+            .and_then(|b| b.last_mut())
+        {
             if last.until.is_none() {
                 last.until = Some(c.at);
             }
@@ -738,11 +935,19 @@ impl Builder {
 
     fn rename(&mut self, c: &Call<'_>, proc: EntityId, dirfd: Option<u64>) {
         let items = &c.s.paths;
-        let Some(old) = items.iter().find(|p| p.nametype == Some(b"DELETE")) else { return };
-        let new = items.iter().find(|p| p.nametype == Some(b"CREATE") && p.inode == old.inode);
+        let Some(old) = items.iter().find(|p| p.nametype == Some(b"DELETE")) else {
+            return;
+        };
+        let new = items
+            .iter()
+            .find(|p| p.nametype == Some(b"CREATE") && p.inode == old.inode);
         self.unbind(c, old, dirfd);
         // the new name is relative to the second dirfd (renameat's a2)
-        let new_dirfd = if c.name.starts_with("renameat") { Some(c.args[2]) } else { None };
+        let new_dirfd = if c.name.starts_with("renameat") {
+            Some(c.args[2])
+        } else {
+            None
+        };
         let file = match new {
             Some(new) => self.file(c, new, false, new_dirfd),
             None => self.file_no_name(c, old),
@@ -753,8 +958,14 @@ impl Builder {
     }
 
     fn link(&mut self, c: &Call<'_>, proc: EntityId, _dirfd: Option<u64>) {
-        let Some(new) = c.s.paths.iter().find(|p| p.nametype == Some(b"CREATE")) else { return };
-        let new_dirfd = if c.name == "linkat" { Some(c.args[2]) } else { None };
+        let Some(new) = c.s.paths.iter().find(|p| p.nametype == Some(b"CREATE")) else {
+            return;
+        };
+        let new_dirfd = if c.name == "linkat" {
+            Some(c.args[2])
+        } else {
+            None
+        };
         if let Some(file) = self.file(c, new, false, new_dirfd) {
             self.write_file(c, proc, file, Op::Link, 0);
         }
@@ -785,16 +996,35 @@ impl Builder {
         let addr = sa.addr.as_deref();
         let local = match sa.kind.as_str() {
             "inet" => addr.is_some_and(|a| a.starts_with(b"127.") || a == b"0.0.0.0"),
-            "inet6" => addr.is_some_and(|a| a == b"::1" || a == b"::" || a.starts_with(b"::ffff:127.")),
+            "inet6" => {
+                addr.is_some_and(|a| a == b"::1" || a == b"::" || a.starts_with(b"::ffff:127."))
+            }
             _ => true,
         };
-        let key_addr = if local && matches!(sa.kind.as_str(), "inet" | "inet6") { None } else { addr.map(|a| self.g.strings.intern(a)) };
-        let key = SocketKey { scope: local.then_some(c.host), family, addr: key_addr, port: sa.port };
+        let key_addr = if local && matches!(sa.kind.as_str(), "inet" | "inet6") {
+            None
+        } else {
+            addr.map(|a| self.g.strings.intern(a))
+        };
+        let key = SocketKey {
+            scope: local.then_some(c.host),
+            family,
+            addr: key_addr,
+            port: sa.port,
+        };
         if let Some(&id) = self.sockets.get(&key) {
             return Some(id);
         }
         let addr = addr.map(|a| self.g.strings.intern(a));
-        let id = self.first_version(c, Detail::Socket(Socket { family, addr, port: sa.port, local }));
+        let id = self.first_version(
+            c,
+            Detail::Socket(Socket {
+                family,
+                addr,
+                port: sa.port,
+                local,
+            }),
+        );
         self.sockets.insert(key, id);
         Some(id)
     }
@@ -835,8 +1065,214 @@ impl Builder {
     }
 }
 
+// ---- state, for persistence (the encoding helpers are in `codec`) ----
+
+fn put_obj(out: &mut Vec<u8>, o: &Obj) {
+    match *o {
+        Obj::File((host, dev, inode)) => {
+            out.push(0);
+            for v in [u64::from(host.0), u64::from(dev.0), u64::from(dev.1), inode] {
+                put_varint(out, v);
+            }
+        }
+        Obj::Socket(id) => {
+            out.push(1);
+            put_varint(out, u64::from(id.0));
+        }
+    }
+}
+
+fn get_obj(r: &mut Reader<'_>) -> Option<Obj> {
+    match r.byte_pub()? {
+        0 => Some(Obj::File((
+            HostId(r.u32()?),
+            (r.u32()?, r.u32()?),
+            r.varint()?,
+        ))),
+        1 => Some(Obj::Socket(EntityId(r.u32()?))),
+        _ => None,
+    }
+}
+
+fn put_event_ref(out: &mut Vec<u8>, ev: &EventRef) {
+    for v in [u64::from(ev.host.0), ev.ms, ev.serial] {
+        put_varint(out, v);
+    }
+}
+
+pub(crate) fn put_state(b: &Builder, out: &mut Vec<u8>) {
+    put_config(out, b.config);
+    put_varint(out, b.seq);
+    put_varint(out, b.procs.len() as u64);
+    for (&(host, pid), st) in &b.procs {
+        for v in [
+            u64::from(host.0),
+            u64::from(pid),
+            u64::from(st.current.0),
+            u64::from(st.first.0),
+        ] {
+            put_varint(out, v);
+        }
+        out.push(u8::from(st.exited) | (u8::from(st.origin == ProcessOrigin::FirstSeen) << 1));
+        put_varint(out, st.fds.len() as u64);
+        for (&fd, o) in &st.fds {
+            put_signed(out, fd);
+            put_obj(out, o);
+        }
+    }
+    put_varint(out, b.files.len() as u64);
+    for (&(host, dev, inode), st) in &b.files {
+        for v in [
+            u64::from(host.0),
+            u64::from(dev.0),
+            u64::from(dev.1),
+            inode,
+            u64::from(st.current.0),
+            u64::from(st.epoch),
+        ] {
+            put_varint(out, v);
+        }
+        out.push(u8::from(st.read_since_version));
+    }
+    put_varint(out, b.sockets.len() as u64);
+    for (k, &id) in &b.sockets {
+        put_opt_pub(out, k.scope.map(|h| u64::from(h.0)));
+        put_bytes_pub(out, k.family.as_bytes());
+        put_opt_pub(out, k.addr.map(|s| u64::from(s.0)));
+        put_opt_pub(out, k.port.map(u64::from));
+        put_varint(out, u64::from(id.0));
+    }
+    put_varint(out, b.users.len() as u64);
+    for (&(host, uid), &id) in &b.users {
+        for v in [u64::from(host.0), u64::from(uid), u64::from(id.0)] {
+            put_varint(out, v);
+        }
+    }
+    put_varint(out, b.modules.len() as u64);
+    for (&(host, name), &id) in &b.modules {
+        for v in [u64::from(host.0), u64::from(name.0), u64::from(id.0)] {
+            put_varint(out, v);
+        }
+    }
+    put_varint(out, b.pending_clone3.len() as u64);
+    for (&(host, pid), (parent, at, ev)) in &b.pending_clone3 {
+        for v in [u64::from(host.0), u64::from(pid), u64::from(parent.0), at.0] {
+            put_varint(out, v);
+        }
+        put_event_ref(out, ev);
+    }
+    put_counters(out, &b.counters);
+}
+
+pub(crate) fn resume(g: Graph, state: &[u8]) -> Option<Builder> {
+    let r = &mut Reader::new(state);
+    let n_entities = g.entity_count() as u32;
+    let entity = |r: &mut Reader<'_>| r.u32().filter(|&i| i < n_entities).map(EntityId);
+    let config = get_config(r)?;
+    if config.reduce != g.reduce {
+        return None;
+    }
+    let mut b = Builder::new(config);
+    b.seq = r.varint()?;
+    for _ in 0..r.varint()? {
+        let key = (HostId(r.u32()?), r.u32()?);
+        let (current, first) = (entity(r)?, entity(r)?);
+        let flags = r.byte_pub()?;
+        let mut fds = FxHashMap::default();
+        for _ in 0..r.varint()? {
+            let fd = r.signed()?;
+            fds.insert(fd, get_obj(r)?);
+        }
+        let origin = if flags & 2 != 0 {
+            ProcessOrigin::FirstSeen
+        } else {
+            ProcessOrigin::Clone
+        };
+        b.procs.insert(
+            key,
+            ProcState {
+                current,
+                first,
+                fds,
+                exited: flags & 1 != 0,
+                origin,
+            },
+        );
+    }
+    for _ in 0..r.varint()? {
+        let key = (HostId(r.u32()?), (r.u32()?, r.u32()?), r.varint()?);
+        let current = entity(r)?;
+        let epoch = r.u32()?;
+        b.files.insert(
+            key,
+            FileState {
+                current,
+                epoch,
+                read_since_version: r.byte_pub()? != 0,
+            },
+        );
+    }
+    for _ in 0..r.varint()? {
+        let scope = r.opt_pub()?.map(|h| u32::try_from(h).ok().map(HostId));
+        let scope = match scope {
+            None => None,
+            Some(h) => Some(h?),
+        };
+        let family = r.family()?;
+        let addr = match r.opt_pub()? {
+            None => None,
+            Some(s) => Some(Sym(u32::try_from(s).ok()?)),
+        };
+        let port = match r.opt_pub()? {
+            None => None,
+            Some(p) => Some(u16::try_from(p).ok()?),
+        };
+        b.sockets.insert(
+            SocketKey {
+                scope,
+                family,
+                addr,
+                port,
+            },
+            entity(r)?,
+        );
+    }
+    for _ in 0..r.varint()? {
+        let key = (HostId(r.u32()?), r.u32()?);
+        b.users.insert(key, entity(r)?);
+    }
+    for _ in 0..r.varint()? {
+        let key = (HostId(r.u32()?), Sym(r.u32()?));
+        b.modules.insert(key, entity(r)?);
+    }
+    for _ in 0..r.varint()? {
+        let key = (HostId(r.u32()?), r.u32()?);
+        let parent = entity(r)?;
+        let at = Seq(r.varint()?);
+        let ev = EventRef {
+            host: HostId(r.u32()?),
+            ms: r.varint()?,
+            serial: r.varint()?,
+        };
+        b.pending_clone3.insert(key, (parent, at, ev));
+    }
+    b.counters = get_counters(r)?;
+    if !r.is_empty() {
+        return None;
+    }
+    for (i, &sym) in g.hosts.iter().enumerate() {
+        b.host_ids
+            .insert(g.strings.get(sym).to_vec(), HostId(i as u32));
+    }
+    b.g = g;
+    Some(b)
+}
+
 fn id_of(s: &Summary<'_>, field: &str) -> Option<u32> {
-    s.ids.iter().find(|(f, _)| *f == field).and_then(|(_, id)| id.value)
+    s.ids
+        .iter()
+        .find(|(f, _)| *f == field)
+        .and_then(|(_, id)| id.value)
 }
 
 fn bytes(exit: i64) -> u64 {
@@ -851,7 +1287,9 @@ fn dirfd_of(name: &str, a0: u64) -> Option<u64> {
 /// `a0`..`a3` of the SYSCALL record (hex; 0 when absent or damaged).
 fn syscall_args(event: &Event) -> [u64; 4] {
     let mut args = [0u64; 4];
-    let Some(record) = event.first(RecordType::SYSCALL) else { return args };
+    let Some(record) = event.first(RecordType::SYSCALL) else {
+        return args;
+    };
     for f in Fields::new(record.body) {
         let i = match f.name {
             b"a0" => 0,
@@ -860,7 +1298,10 @@ fn syscall_args(event: &Event) -> [u64; 4] {
             b"a3" => 3,
             _ => continue,
         };
-        args[i] = std::str::from_utf8(f.value.bytes()).ok().and_then(|v| u64::from_str_radix(v, 16).ok()).unwrap_or(0);
+        args[i] = std::str::from_utf8(f.value.bytes())
+            .ok()
+            .and_then(|v| u64::from_str_radix(v, 16).ok())
+            .unwrap_or(0);
     }
     args
 }
@@ -868,7 +1309,9 @@ fn syscall_args(event: &Event) -> [u64; 4] {
 /// The fd of the MMAP record (`fd=3 flags=0x812`), which the kernel writes for a file mapping.
 fn mmap_fd(event: &Event) -> Option<i64> {
     let record = event.first(RecordType(1323))?;
-    Fields::new(record.body).find(|f| f.name == b"fd").and_then(|f| std::str::from_utf8(f.value.bytes()).ok()?.parse().ok())
+    Fields::new(record.body)
+        .find(|f| f.name == b"fd")
+        .and_then(|f| std::str::from_utf8(f.value.bytes()).ok()?.parse().ok())
 }
 
 #[cfg(test)]

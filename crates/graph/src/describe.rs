@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::graph::Graph;
 use crate::model::{Detail, EdgeId, EntityId};
+use crate::read::GraphRead;
 
 /// Writes bytes as text, escaping `\`, control bytes and bytes ≥ 0x7f as `\xNN`.
 pub fn escape(bytes: &[u8]) -> String {
@@ -21,9 +21,9 @@ pub fn escape(bytes: &[u8]) -> String {
 
 /// Describes an entity: `process pid=12 exe=/usr/bin/curl argv="curl -s …" v1`, `file
 /// /srv/a.txt (fe:1 inode 42)`, `socket inet local:18095`, …
-pub fn entity(g: &Graph, id: EntityId) -> String {
+pub fn entity<G: GraphRead + ?Sized>(g: &G, id: EntityId) -> String {
     let e = g.entity(id);
-    let s = |sym| escape(g.string(sym));
+    let s = |sym| escape(&g.string(sym));
     let mut out = match &e.detail {
         Detail::Process(p) => {
             let mut out = format!("process pid={}", p.pid);
@@ -69,9 +69,14 @@ pub fn entity(g: &Graph, id: EntityId) -> String {
 }
 
 /// Describes an edge: `FROM -op-> TO ×count`.
-pub fn edge(g: &Graph, id: EdgeId) -> String {
+pub fn edge<G: GraphRead + ?Sized>(g: &G, id: EdgeId) -> String {
     let e = g.edge(id);
-    let mut out = format!("{} -{}-> {}", entity(g, e.from), e.op.as_str(), entity(g, e.to));
+    let mut out = format!(
+        "{} -{}-> {}",
+        entity(g, e.from),
+        e.op.as_str(),
+        entity(g, e.to)
+    );
     if e.count > 1 {
         let _ = write!(out, " x{}", e.count);
     }

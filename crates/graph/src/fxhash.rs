@@ -3,4 +3,5 @@
 //! adding an edge. Keys come from audit records of hosts we trust to report their own pids.
 
 /// A `HashMap` with [`assemble::FxHasher`].
-pub(crate) type FxHashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<assemble::FxHasher>>;
+pub(crate) type FxHashMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<assemble::FxHasher>>;

@@ -8,7 +8,9 @@
 //! give the same answers on the reduced graph (a test checks that on real logs).
 
 use crate::fxhash::FxHashMap;
-use crate::model::{Edge, EdgeId, Entity, EntityId, EventRef, HostId, Loss, NameBinding, Op, Seq, Sym};
+use crate::model::{
+    Edge, EdgeId, Entity, EntityId, EventRef, HostId, Loss, NameBinding, Op, Seq, Sym,
+};
 
 /// Counts of what was put in and what was kept.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,6 +53,10 @@ impl Interner {
         self.ids.get(bytes).copied()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.strings.len()
+    }
+
     pub(crate) fn get(&self, s: Sym) -> &[u8] {
         &self.strings[s.0 as usize]
     }
@@ -69,10 +75,10 @@ pub struct Graph {
     pub(crate) outs: Vec<Vec<EdgeId>>,
     pub(crate) ins: Vec<Vec<EdgeId>>,
     /// For reduction: when the last edge came into / left each entity.
-    last_in: Vec<Seq>,
-    last_out: Vec<Seq>,
-    merge: FxHashMap<(EntityId, EntityId, Op), EdgeId>,
-    reduce: bool,
+    pub(crate) last_in: Vec<Seq>,
+    pub(crate) last_out: Vec<Seq>,
+    pub(crate) merge: FxHashMap<(EntityId, EntityId, Op), EdgeId>,
+    pub(crate) reduce: bool,
     pub(crate) names: FxHashMap<(HostId, Sym), Vec<NameBinding>>,
     pub(crate) losses: Vec<Loss>,
     pub(crate) stats: GraphStats,
@@ -113,7 +119,15 @@ impl Graph {
     }
 
     /// Adds one event's edge, merged into an existing one when reduction allows.
-    pub(crate) fn add_edge(&mut self, from: EntityId, to: EntityId, op: Op, at: Seq, ev: EventRef, bytes: u64) -> EdgeId {
+    pub(crate) fn add_edge(
+        &mut self,
+        from: EntityId,
+        to: EntityId,
+        op: Op,
+        at: Seq,
+        ev: EventRef,
+        bytes: u64,
+    ) -> EdgeId {
         self.stats.edge_events += 1;
         let (f, t) = (from.0 as usize, to.0 as usize);
         if self.reduce {
@@ -174,12 +188,18 @@ impl Graph {
 
     /// Iterates over all entities with their ids.
     pub fn entities(&self) -> impl ExactSizeIterator<Item = (EntityId, &Entity)> + '_ {
-        self.entities.iter().enumerate().map(|(i, e)| (EntityId(i as u32), e))
+        self.entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (EntityId(i as u32), e))
     }
 
     /// Iterates over all edges with their ids.
     pub fn edges(&self) -> impl ExactSizeIterator<Item = (EdgeId, &Edge)> + '_ {
-        self.edges.iter().enumerate().map(|(i, e)| (EdgeId(i as u32), e))
+        self.edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (EdgeId(i as u32), e))
     }
 
     pub fn in_edges(&self, id: EntityId) -> &[EdgeId] {
@@ -224,12 +244,18 @@ impl Graph {
     /// Finds a host by name.
     pub fn host(&self, name: &[u8]) -> Option<HostId> {
         let sym = self.strings.lookup(name)?;
-        self.hosts.iter().position(|&h| h == sym).map(|i| HostId(i as u32))
+        self.hosts
+            .iter()
+            .position(|&h| h == sym)
+            .map(|i| HostId(i as u32))
     }
 
     /// Returns the files a path name was bound to, oldest first.
     pub fn name_history(&self, host: HostId, path: &[u8]) -> &[NameBinding] {
-        self.strings.lookup(path).and_then(|s| self.names.get(&(host, s))).map_or(&[], |v| v.as_slice())
+        self.strings
+            .lookup(path)
+            .and_then(|s| self.names.get(&(host, s)))
+            .map_or(&[], |v| v.as_slice())
     }
 
     /// Returns every name a file (any version of it) was bound to, with the binding.
@@ -257,6 +283,9 @@ impl Graph {
 
     /// The process versions with this pid on this host, oldest first.
     pub fn processes_with_pid(&self, host: HostId, pid: u32) -> Vec<EntityId> {
-        self.entities().filter(|(_, e)| e.host == host && e.as_process().is_some_and(|p| p.pid == pid)).map(|(id, _)| id).collect()
+        self.entities()
+            .filter(|(_, e)| e.host == host && e.as_process().is_some_and(|p| p.pid == pid))
+            .map(|(id, _)| id)
+            .collect()
     }
 }

@@ -15,10 +15,12 @@
 //! Pure: no IO, no clock. Knows nothing of storage or output formats.
 
 mod builder;
+pub mod codec;
 pub mod describe;
 mod fxhash;
 mod graph;
 mod model;
+mod read;
 pub mod subgraph;
 pub mod trace;
 pub mod tree;
@@ -26,6 +28,7 @@ pub mod tree;
 pub use builder::{Builder, Config, Counters};
 pub use graph::{Graph, GraphStats};
 pub use model::{
-    Detail, Edge, EdgeId, Entity, EntityId, EntityKind, EventRef, File, HostId, Loss, LossKind, Module, NameBinding, Op,
-    Process, ProcessOrigin, Seq, Socket, Sym, User,
+    Detail, Edge, EdgeId, Entity, EntityId, EntityKind, EventRef, File, HostId, Loss, LossKind,
+    Module, NameBinding, Op, Process, ProcessOrigin, Seq, Socket, Sym, User,
 };
+pub use read::GraphRead;

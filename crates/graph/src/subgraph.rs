@@ -12,7 +12,7 @@
 //! CSV headers need. Byte strings stay bytes: each format escapes them its own way.
 
 use crate::describe;
-use crate::graph::Graph;
+use crate::read::GraphRead;
 use crate::model::{Detail, EdgeId, EntityId, EntityKind, EventRef, Op};
 use crate::trace::{Direction, Trace};
 use crate::tree::TreeNode;
@@ -280,7 +280,7 @@ impl Subgraph {
     }
 
     /// The nodes and edges a trace reached, with each node's depth.
-    pub fn from_trace(g: &Graph, t: &Trace) -> Subgraph {
+    pub fn from_trace<G: GraphRead + ?Sized>(g: &G, t: &Trace) -> Subgraph {
         let nodes = t
             .reached
             .iter()
@@ -303,7 +303,7 @@ impl Subgraph {
 
     /// A path (as [`crate::trace::path`] returns it) from its first edge's source to its last
     /// edge's target; `incomplete` when an entity on it was touched by a partial event.
-    pub fn from_path(g: &Graph, path: &[EdgeId]) -> Subgraph {
+    pub fn from_path<G: GraphRead + ?Sized>(g: &G, path: &[EdgeId]) -> Subgraph {
         let mut ids: Vec<EntityId> = Vec::new();
         for &e in path {
             let edge = g.edge(e);
@@ -336,7 +336,7 @@ impl Subgraph {
 
     /// A process tree: every version of every process in it, the fork edges between them and
     /// the edges from one version to the next (exec, set*id, setns/unshare).
-    pub fn from_tree(g: &Graph, tree: &TreeNode) -> Subgraph {
+    pub fn from_tree<G: GraphRead + ?Sized>(g: &G, tree: &TreeNode) -> Subgraph {
         let mut nodes = Vec::new();
         let mut edges = Vec::new();
         tree_parts(g, tree, 0, &mut nodes, &mut edges);
@@ -353,7 +353,7 @@ impl Subgraph {
     }
 }
 
-fn tree_parts(g: &Graph, t: &TreeNode, depth: u64, nodes: &mut Vec<SubNode>, edges: &mut Vec<EdgeId>) {
+fn tree_parts<G: GraphRead + ?Sized>(g: &G, t: &TreeNode, depth: u64, nodes: &mut Vec<SubNode>, edges: &mut Vec<EdgeId>) {
     for &v in &t.versions {
         let mut n = node(g, v);
         n.set(Attr::Depth, AttrValue::Int(depth));
@@ -372,7 +372,7 @@ fn tree_parts(g: &Graph, t: &TreeNode, depth: u64, nodes: &mut Vec<SubNode>, edg
     }
 }
 
-fn edges_in_order(g: &Graph, ids: &[EdgeId]) -> Vec<SubEdge> {
+fn edges_in_order<G: GraphRead + ?Sized>(g: &G, ids: &[EdgeId]) -> Vec<SubEdge> {
     let mut order: Vec<EdgeId> = ids.to_vec();
     order.sort_by_key(|&e| (g.edge(e).first, e));
     order.dedup();
@@ -380,7 +380,7 @@ fn edges_in_order(g: &Graph, ids: &[EdgeId]) -> Vec<SubEdge> {
 }
 
 /// Takes one entity out of the graph with all its attributes (no depth).
-pub fn node(g: &Graph, id: EntityId) -> SubNode {
+pub fn node<G: GraphRead + ?Sized>(g: &G, id: EntityId) -> SubNode {
     let e = g.entity(id);
     let bytes = |s| AttrValue::Bytes(g.string(s).to_vec());
     let mut attrs: Vec<(Attr, AttrValue)> = vec![
@@ -430,7 +430,7 @@ pub fn node(g: &Graph, id: EntityId) -> SubNode {
 }
 
 /// Takes one edge out of the graph.
-pub fn edge(g: &Graph, id: EdgeId) -> SubEdge {
+pub fn edge<G: GraphRead + ?Sized>(g: &G, id: EdgeId) -> SubEdge {
     let e = g.edge(id);
     let event = |r: EventRef| SubEvent { node: g.host_name(r.host).to_vec(), ms: r.ms, serial: r.serial };
     SubEdge {

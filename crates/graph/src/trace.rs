@@ -10,8 +10,8 @@
 use std::collections::VecDeque;
 
 use crate::fxhash::FxHashMap;
-use crate::graph::Graph;
-use crate::model::{Detail, EdgeId, EntityId, Seq};
+use crate::model::{Detail, EdgeId, EntityId, HostId, Seq, Sym};
+use crate::read::GraphRead;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -65,7 +65,13 @@ impl Default for Limits {
 impl Limits {
     /// No limits at all: every entity reachable in time.
     pub fn unbounded() -> Limits {
-        Limits { max_depth: None, window_ms: None, max_fanout: None, hub_degree: None, hub_names: Vec::new() }
+        Limits {
+            max_depth: None,
+            window_ms: None,
+            max_fanout: None,
+            hub_degree: None,
+            hub_names: Vec::new(),
+        }
     }
 }
 
@@ -102,7 +108,13 @@ impl Trace {
 }
 
 /// Traces from `start` as it was at `at` (`None`: its whole life).
-pub fn trace(g: &Graph, start: EntityId, at: Option<Seq>, direction: Direction, limits: &Limits) -> Trace {
+pub fn trace<G: GraphRead + ?Sized>(
+    g: &G,
+    start: EntityId,
+    at: Option<Seq>,
+    direction: Direction,
+    limits: &Limits,
+) -> Trace {
     let back = direction == Direction::Back;
     let t0 = at.unwrap_or(if back { Seq::MAX } else { Seq::MIN });
     let mut best: FxHashMap<EntityId, (Seq, u32)> = FxHashMap::default();
@@ -112,12 +124,13 @@ pub fn trace(g: &Graph, start: EntityId, at: Option<Seq>, direction: Direction, 
     let mut queue = VecDeque::new();
     best.insert(start, (t0, 0));
     queue.push_back((start, t0, 0u32));
-    let mut candidates: Vec<(EdgeId, Seq)> = Vec::new();
+    let mut candidates: Vec<(EdgeId, Seq, EntityId)> = Vec::new();
+    let hub_syms = hub_syms(g, limits);
     while let Some((v, t, depth)) = queue.pop_front() {
         if best.get(&v).is_some_and(|&(b, _)| b != t) {
             continue; // a better bound came after this was queued
         }
-        if v != start && is_hub(g, v, limits) {
+        if v != start && is_hub(g, v, limits, &hub_syms) {
             if !hubs.contains(&v) {
                 hubs.push(v);
             }
@@ -131,7 +144,7 @@ pub fn trace(g: &Graph, start: EntityId, at: Option<Seq>, direction: Direction, 
         }
         candidates.clear();
         let list = if back { g.in_edges(v) } else { g.out_edges(v) };
-        for &e in list {
+        for &e in list.iter() {
             let edge = g.edge(e);
             if let Some((from, to)) = limits.window_ms {
                 if edge.last_ms < from || edge.first_ms > to {
@@ -149,22 +162,20 @@ pub fn trace(g: &Graph, start: EntityId, at: Option<Seq>, direction: Direction, 
                 }
                 t.max(edge.first)
             };
-            candidates.push((e, reach));
+            candidates.push((e, reach, if back { edge.from } else { edge.to }));
         }
         if let Some(max) = limits.max_fanout {
             if candidates.len() > max {
                 truncated = true;
                 if back {
-                    candidates.sort_by_key(|&(e, r)| (std::cmp::Reverse(r), e));
+                    candidates.sort_by_key(|&(e, r, _)| (std::cmp::Reverse(r), e));
                 } else {
-                    candidates.sort_by_key(|&(e, r)| (r, e));
+                    candidates.sort_by_key(|&(e, r, _)| (r, e));
                 }
                 candidates.truncate(max);
             }
         }
-        for &(e, reach) in &candidates {
-            let edge = g.edge(e);
-            let u = if back { edge.from } else { edge.to };
+        for &(e, reach, u) in &candidates {
             used.insert(e, ());
             let better = match best.get(&u) {
                 None => true,
@@ -183,31 +194,45 @@ pub fn trace(g: &Graph, start: EntityId, at: Option<Seq>, direction: Direction, 
             }
         }
     }
-    let mut reached: Vec<Reached> = best.into_iter().map(|(entity, (at, depth))| Reached { entity, at, depth }).collect();
+    let mut reached: Vec<Reached> = best
+        .into_iter()
+        .map(|(entity, (at, depth))| Reached { entity, at, depth })
+        .collect();
     reached.sort_by_key(|r| r.entity);
     let mut edges: Vec<EdgeId> = used.into_keys().collect();
     edges.sort();
     hubs.sort();
     let incomplete = crosses_loss(g, &reached, back);
-    Trace { direction, start, reached, edges, hubs, truncated, incomplete }
+    Trace {
+        direction,
+        start,
+        reached,
+        edges,
+        hubs,
+        truncated,
+        incomplete,
+    }
 }
 
-fn is_hub(g: &Graph, v: EntityId, limits: &Limits) -> bool {
+/// The symbols of the hub names that some file had: a hub is then found by comparing symbols.
+fn hub_syms<G: GraphRead + ?Sized>(g: &G, limits: &Limits) -> Vec<Sym> {
+    limits
+        .hub_names
+        .iter()
+        .filter_map(|h| g.name_sym(h))
+        .collect()
+}
+
+fn is_hub<G: GraphRead + ?Sized>(g: &G, v: EntityId, limits: &Limits, hub_syms: &[Sym]) -> bool {
     if let Detail::File(f) = &g.entity(v).detail {
-        if let Some(name) = f.name {
-            if limits.hub_names.iter().any(|h| h.as_slice() == g.string(name)) {
-                return true;
-            }
+        if f.name.is_some_and(|name| hub_syms.contains(&name)) {
+            return true;
         }
     }
     if let Some(max) = limits.hub_degree {
-        let (ins, outs) = (g.in_edges(v), g.out_edges(v));
-        if ins.len() + outs.len() > max {
+        if g.degree(v) > max {
             // edges, not neighbours, may be many: count distinct neighbours only when needed
-            let mut seen: Vec<EntityId> = ins.iter().map(|&e| g.edge(e).from).chain(outs.iter().map(|&e| g.edge(e).to)).collect();
-            seen.sort();
-            seen.dedup();
-            return seen.len() > max;
+            return g.neighbour_count(v) > max;
         }
     }
     false
@@ -215,20 +240,43 @@ fn is_hub(g: &Graph, v: EntityId, limits: &Limits) -> bool {
 
 /// A trace is incomplete when an entity it reached was touched by a partial event, or known loss
 /// on a host it visited lies within the time it covers.
-fn crosses_loss(g: &Graph, reached: &[Reached], back: bool) -> bool {
+fn crosses_loss<G: GraphRead + ?Sized>(g: &G, reached: &[Reached], back: bool) -> bool {
     if reached.iter().any(|r| g.entity(r.entity).partial) {
         return true;
     }
-    g.losses().iter().any(|loss| {
-        reached.iter().any(|r| g.entity(r.entity).host == loss.host && if back { loss.at <= r.at } else { loss.at >= r.at })
+    let losses = g.losses();
+    if losses.is_empty() {
+        return false;
+    }
+    // going back, a loss matters if it came no later than the time an entity was reached at:
+    // the earliest loss of each host decides (going forward, the latest)
+    let mut bound: FxHashMap<HostId, Seq> = FxHashMap::default();
+    for loss in losses.iter() {
+        let b = bound.entry(loss.host).or_insert(loss.at);
+        *b = if back {
+            (*b).min(loss.at)
+        } else {
+            (*b).max(loss.at)
+        };
+    }
+    reached.iter().any(|r| {
+        bound
+            .get(&g.entity(r.entity).host)
+            .is_some_and(|&at| if back { at <= r.at } else { at >= r.at })
     })
 }
 
 /// Finds how `from` reached `to`: a time-respecting chain of edges, fewest edges first among
 /// those the forward search finds, or `None`.
-pub fn path(g: &Graph, from: EntityId, to: EntityId, limits: &Limits) -> Option<Vec<EdgeId>> {
+pub fn path<G: GraphRead + ?Sized>(
+    g: &G,
+    from: EntityId,
+    to: EntityId,
+    limits: &Limits,
+) -> Option<Vec<EdgeId>> {
     let mut best: FxHashMap<EntityId, (Seq, Option<EdgeId>)> = FxHashMap::default();
     let mut queue = VecDeque::new();
+    let hub_syms = hub_syms(g, limits);
     best.insert(from, (Seq::MIN, None));
     queue.push_back((from, Seq::MIN, 0u32));
     while let Some((v, t, depth)) = queue.pop_front() {
@@ -238,10 +286,12 @@ pub fn path(g: &Graph, from: EntityId, to: EntityId, limits: &Limits) -> Option<
         if v == to {
             continue;
         }
-        if (v != from && is_hub(g, v, limits)) || limits.max_depth.is_some_and(|d| depth >= d) {
+        if (v != from && is_hub(g, v, limits, &hub_syms))
+            || limits.max_depth.is_some_and(|d| depth >= d)
+        {
             continue;
         }
-        for &e in g.out_edges(v) {
+        for &e in g.out_edges(v).iter() {
             let edge = g.edge(e);
             if edge.last < t {
                 continue;
