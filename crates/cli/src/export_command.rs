@@ -83,20 +83,8 @@ pub enum ExportFormat {
 
 #[derive(Args)]
 pub struct ExportArgs {
-    #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
-
-    /// The filter, as for `search`; none exports every event
-    #[arg(value_name = "FILTER")]
-    pub filter: Vec<String>,
-
-    /// Events at or after this time
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-
-    /// Events before this time
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
+    #[command(flatten)]
+    pub select: crate::search_command::Selection,
 
     #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
     pub format: ExportFormat,
@@ -188,8 +176,8 @@ fn percent(bytes: &[u8]) -> Cow<'_, [u8]> {
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let q = crate::search_command::query(&args.filter, args.since.as_deref(), args.until.as_deref())?;
-    let store = crate::store_open(&args.data)?;
+    let q = args.select.query()?;
+    let store = crate::store_open(&args.select.data)?;
     let target = Target::of(&args.output);
     let file = target.open()?;
     let mut sink: Box<dyn Sink> = match args.format {

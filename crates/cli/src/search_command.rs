@@ -46,20 +46,8 @@ Examples:
 
 #[derive(Args)]
 pub struct SearchArgs {
-    #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
-
-    /// The filter (see above); none matches every event
-    #[arg(value_name = "FILTER")]
-    pub filter: Vec<String>,
-
-    /// Events at or after this time
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-
-    /// Events before this time
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
+    #[command(flatten)]
+    pub select: Selection,
 
     /// Whole events as JSON lines instead of a table
     #[arg(long)]
@@ -86,22 +74,45 @@ pub struct SearchArgs {
     pub histogram: Option<String>,
 }
 
-/// Parses and validates the time range and filter.
-pub fn query(filter: &[String], since: Option<&str>, until: Option<&str>) -> anyhow::Result<Query> {
-    let text = filter.join(" ");
-    let now = time_arg::now_ms();
-    let filter = store::syntax::parse_at(&text, now).with_context(|| format!("bad filter {text:?}"))?;
-    let since_ms = since.map(|t| time_arg::parse(t, now)).transpose().map_err(anyhow::Error::msg)?;
-    let until_ms = until.map(|t| time_arg::parse(t, now)).transpose().map_err(anyhow::Error::msg)?;
-    Ok(Query { since_ms, until_ms, filter })
+/// Which events of a store a command works on: the store, a filter and a time range (`search`
+/// and `export`).
+#[derive(Args)]
+pub struct Selection {
+    /// The store's folder (as given to `auditmesh ingest`)
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+
+    /// The filter (see `auditmesh search --help`); none matches every event
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
+
+    /// Events at or after this time
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Events before this time
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}
+
+impl Selection {
+    /// Parses and validates the time range and filter.
+    pub fn query(&self) -> anyhow::Result<Query> {
+        let text = self.filter.join(" ");
+        let now = time_arg::now_ms();
+        let filter = store::syntax::parse_at(&text, now).with_context(|| format!("bad filter {text:?}"))?;
+        let since_ms = self.since.as_deref().map(|t| time_arg::parse(t, now)).transpose().map_err(anyhow::Error::msg)?;
+        let until_ms = self.until.as_deref().map(|t| time_arg::parse(t, now)).transpose().map_err(anyhow::Error::msg)?;
+        Ok(Query { since_ms, until_ms, filter })
+    }
 }
 
 pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
-    let q = query(&args.filter, args.since.as_deref(), args.until.as_deref())?;
+    let q = args.select.query()?;
     let fields: Vec<Field> =
         args.count_by.iter().map(|f| Field::from_name(f).ok_or_else(|| anyhow::anyhow!("unknown field {f:?} in --count-by"))).collect::<anyhow::Result<_>>()?;
     let bucket = args.histogram.as_deref().map(bucket_ms).transpose()?;
-    let store = crate::store_open(&args.data)?;
+    let store = crate::store_open(&args.select.data)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if args.count {

@@ -256,7 +256,7 @@ fn typed(field: Field, v: &str, now_ms: Option<u64>) -> Result<Value, String> {
         FieldKind::Number if field == Field::Serial => {
             v.parse::<u64>().ok().and_then(|n| i64::try_from(n).ok()).map(Value::Number).ok_or_else(|| format!("serial takes a number, not {v:?}"))
         }
-        FieldKind::Time => time(v, now_ms).map(|ms| Value::Number(ms as i64)),
+        FieldKind::Time => parse_time(v, now_ms).map(|ms| Value::Number(ms as i64)),
         FieldKind::Number => v.parse::<u32>().map(|n| Value::Number(i64::from(n))).map_err(|_| format!("{} takes a number, not {v:?}", field.as_str())),
         FieldKind::Signed => v.parse::<i64>().map(Value::Number).map_err(|_| format!("{} takes a number, not {v:?}", field.as_str())),
         FieldKind::Bool => match v {
@@ -268,8 +268,9 @@ fn typed(field: Field, v: &str, now_ms: Option<u64>) -> Result<Value, String> {
     }
 }
 
-/// Parses a time (see the module documentation) into milliseconds since the epoch.
-fn time(text: &str, now_ms: Option<u64>) -> Result<u64, String> {
+/// Parses a time (see the module documentation) into milliseconds since the epoch; an age
+/// (`2h`) needs `now_ms`. The CLI's `--since`/`--until` read times with this too.
+pub fn parse_time(text: &str, now_ms: Option<u64>) -> Result<u64, String> {
     let bad = || format!("time takes 2026-11-21T10:00:00Z, 2026-11-21, epoch milliseconds or an age such as 2h, not {text:?}");
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
     if digits(text) {
