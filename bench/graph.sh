@@ -3,7 +3,8 @@
 #   `auditmesh ingest` end to end into store + graph (events/s, graph size and bytes/event);
 #   store + graph from already-assembled events on two threads (`pipeline_bench`, on the first
 #   PIPELINE_MB of the log); `auditmesh trace back FILE --format json` with unbounded depth
-#   (median of 5 CLI runs, graph opened each run) and the same trace in process
+#   (median of 5 CLI runs, graph opened each run), the p50/p90 of one trace per file over 41
+#   files drawn evenly from every stored path, and the same trace in process
 #   (`trace_bench`: open, name lookup, trace, blocks read).
 #
 # usage: bench/graph.sh [SIZE_MB] [INPUT_LOG]
@@ -48,6 +49,16 @@ for f in /srv/amwork/wl/tree-leaf.txt /var/lib/dpkg/info/am-dummy.list /etc/grou
     n=$($bin trace back "$f" --data "$data" --format json | python3 -c "import json,sys; d=json.load(sys.stdin); print(len(d['nodes']), 'entities', len(d['edges']), 'edges')")
     echo "$f  $(median $bin trace back "$f" --data "$data" --format json) ms  ($n)"
 done
+echo "== trace back over a sample of files: 41 paths drawn evenly from all distinct stored paths"
+echo "   (absolute paths only), one CLI run each after one warm-up; p50 / p90 / max in ms"
+$bin search --data "$data" --count-by path | awk 'NR > 1 {print $1}' | grep '^/' | sort -u \
+    | awk '{a[NR]=$0} END {n=NR; for (i=0;i<41;i++) print a[1+int(i*(n-1)/40)]}' > bench-data/graph-sample.txt
+while read -r f; do
+    $bin trace back "$f" --data "$data" --format json >/dev/null 2>&1 || true
+    s=$(date +%s%N); $bin trace back "$f" --data "$data" --format json >/dev/null 2>&1 || true; e=$(date +%s%N)
+    echo $(( (e - s) / 1000000 ))
+done < bench-data/graph-sample.txt | sort -n | awk '{a[NR]=$1} END {printf "files %d  p50 %d ms  p90 %d ms  max %d ms\n", NR, a[int((NR+1)/2)], a[int(NR*0.9+0.5)], a[NR]}'
+rm -f bench-data/graph-sample.txt
 echo "== the same traces in process (trace_bench: graph opened afresh each run)"
 for f in /srv/amwork/wl/tree-leaf.txt /var/lib/dpkg/info/am-dummy.list /etc/group; do
     echo "$f: $(target/release/examples/trace_bench "$data/graph" "$f" 5 | tail -2 | tr '\n' ' ')"
