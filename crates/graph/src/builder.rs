@@ -1317,10 +1317,18 @@ fn read_event(event: &Event) -> Option<(Summary<'_>, [u64; 4])> {
                             1 << i
                         }
                         b"key" | b"tty" | b"ses" => continue,
-                        name => SYSCALL_FIELDS
-                            .iter()
-                            .position(|&n| n == name)
-                            .map_or(0, |i| 1 << (i + 4)),
+                        b"arch" => 1 << 4,
+                        b"syscall" => 1 << 5,
+                        b"success" => 1 << 6,
+                        b"exit" => 1 << 7,
+                        b"pid" => 1 << 8,
+                        b"ppid" => 1 << 9,
+                        b"uid" => 1 << 10,
+                        b"auid" => 1 << 11,
+                        b"euid" => 1 << 12,
+                        b"comm" => 1 << 13,
+                        b"exe" => 1 << 14,
+                        _ => 0,
                     };
                     builder.field(&f);
                     missing &= !bit;
@@ -1334,10 +1342,14 @@ fn read_event(event: &Event) -> Option<(Summary<'_>, [u64; 4])> {
             RecordType::PATH => {
                 let mut missing = PATH_READ;
                 for f in Fields::new(record.body) {
-                    let bit = PATH_FIELDS
-                        .iter()
-                        .position(|&n| n == f.name)
-                        .map_or(0, |i| 1 << i);
+                    let bit = match f.name {
+                        b"name" => 1,
+                        b"inode" => 2,
+                        b"dev" => 4,
+                        b"mode" => 8,
+                        b"nametype" => 16,
+                        _ => 0,
+                    };
                     builder.field(&f);
                     missing &= !bit;
                     if missing == 0 {
@@ -1356,15 +1368,11 @@ fn read_event(event: &Event) -> Option<(Summary<'_>, [u64; 4])> {
     builder.finish().map(|s| (s, args))
 }
 
-/// The SYSCALL fields the graph reads besides `a0`..`a3` (bits 4 and up of [`SYSCALL_READ`]).
-const SYSCALL_FIELDS: [&[u8]; 11] = [
-    b"arch", b"syscall", b"success", b"exit", b"pid", b"ppid", b"uid", b"auid", b"euid", b"comm",
-    b"exe",
-];
-const SYSCALL_READ: u32 = (1 << (SYSCALL_FIELDS.len() + 4)) - 1;
-/// The PATH fields the graph reads.
-const PATH_FIELDS: [&[u8]; 5] = [b"name", b"inode", b"dev", b"mode", b"nametype"];
-const PATH_READ: u32 = (1 << PATH_FIELDS.len()) - 1;
+/// Bits of the SYSCALL fields the graph reads: `a0`..`a3` (0–3), then `arch`, `syscall`,
+/// `success`, `exit`, `pid`, `ppid`, `uid`, `auid`, `euid`, `comm` and `exe` (4–14).
+const SYSCALL_READ: u32 = (1 << 15) - 1;
+/// Bits of the PATH fields the graph reads: `name`, `inode`, `dev`, `mode`, `nametype`.
+const PATH_READ: u32 = (1 << 5) - 1;
 
 /// The fd of the MMAP record (`fd=3 flags=0x812`), which the kernel writes for a file mapping.
 fn mmap_fd(event: &Event) -> Option<i64> {
