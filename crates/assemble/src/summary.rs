@@ -184,7 +184,8 @@ impl<'a> SummaryBuilder<'a> {
                         s.keys = split_keys(key);
                     }
                 }
-                name => {
+                // every id field ends in `id`: the other fields (a0…a3, items, subj…) skip the search
+                name if name.ends_with(b"id") => {
                     if let Some(&field) = ID_FIELDS.iter().find(|n| n.as_bytes() == name) {
                         if self.ids_len < self.ids.len() {
                             self.ids[self.ids_len] = (field, v);
@@ -192,6 +193,7 @@ impl<'a> SummaryBuilder<'a> {
                         }
                     }
                 }
+                _ => {}
             },
             RecordType::CWD if f.name == b"cwd" => s.cwd = string(rt, f.name, f.value),
             RecordType::PATH => {

@@ -7,7 +7,7 @@
 //! opened before the log started or by an unaudited syscall, a syscall the graph has no rule
 //! for) is counted in [`Counters`], never guessed.
 
-use assemble::summary::{summarize, PathItem, Summary};
+use assemble::summary::{PathItem, Summary, SummaryBuilder};
 use assemble::{Event, SerialGap};
 use parse::Fields;
 use vocab::RecordType;
@@ -222,7 +222,7 @@ impl Builder {
                 kind: LossKind::PartialEvent(why),
             });
         }
-        let Some(s) = summarize(event) else {
+        let Some((s, args)) = read_event(event) else {
             self.counters.not_syscall += 1;
             return;
         };
@@ -237,7 +237,7 @@ impl Builder {
             host,
             at,
             ev,
-            args: syscall_args(event),
+            args,
             name,
             exit,
             s,
@@ -1284,27 +1284,95 @@ fn dirfd_of(name: &str, a0: u64) -> Option<u64> {
     (name.ends_with("at") || name.ends_with("at2")).then_some(a0)
 }
 
-/// `a0`..`a3` of the SYSCALL record (hex; 0 when absent or damaged).
-fn syscall_args(event: &Event) -> [u64; 4] {
+/// The event's summary as far as the graph reads it, with `a0`..`a3` of its first SYSCALL
+/// record (hex; 0 when absent or damaged), in one pass over the fields; `None` for an event
+/// without a SYSCALL record.
+///
+/// What the graph never reads is not split or decoded: the ENRICHED suffix (names of ids), the
+/// PROCTITLE record, `key`, `tty` and `ses`; and a SYSCALL or PATH record is left as soon as
+/// every field the graph reads from it has been seen (the kernel writes each once).
+fn read_event(event: &Event) -> Option<(Summary<'_>, [u64; 4])> {
+    event.first(RecordType::SYSCALL)?;
+    let mut builder = SummaryBuilder::default();
     let mut args = [0u64; 4];
-    let Some(record) = event.first(RecordType::SYSCALL) else {
-        return args;
-    };
-    for f in Fields::new(record.body) {
-        let i = match f.name {
-            b"a0" => 0,
-            b"a1" => 1,
-            b"a2" => 2,
-            b"a3" => 3,
-            _ => continue,
-        };
-        args[i] = std::str::from_utf8(f.value.bytes())
-            .ok()
-            .and_then(|v| u64::from_str_radix(v, 16).ok())
-            .unwrap_or(0);
+    let mut syscall_seen = false;
+    for record in event.records() {
+        let rt = record.record_type;
+        if !SummaryBuilder::wants(rt) || rt == RecordType::PROCTITLE {
+            continue;
+        }
+        builder.begin(rt);
+        match rt {
+            RecordType::SYSCALL if !syscall_seen => {
+                syscall_seen = true;
+                let mut missing = SYSCALL_READ;
+                for f in Fields::new(record.body) {
+                    let bit = match f.name {
+                        b"a0" | b"a1" | b"a2" | b"a3" => {
+                            let i = usize::from(f.name[1] - b'0');
+                            args[i] = std::str::from_utf8(f.value.bytes())
+                                .ok()
+                                .and_then(|v| u64::from_str_radix(v, 16).ok())
+                                .unwrap_or(0);
+                            1 << i
+                        }
+                        b"key" | b"tty" | b"ses" => continue,
+                        b"arch" => 1 << 4,
+                        b"syscall" => 1 << 5,
+                        b"success" => 1 << 6,
+                        b"exit" => 1 << 7,
+                        b"pid" => 1 << 8,
+                        b"ppid" => 1 << 9,
+                        b"uid" => 1 << 10,
+                        b"auid" => 1 << 11,
+                        b"euid" => 1 << 12,
+                        b"comm" => 1 << 13,
+                        b"exe" => 1 << 14,
+                        _ => 0,
+                    };
+                    builder.field(&f);
+                    missing &= !bit;
+                    if missing == 0 {
+                        break;
+                    }
+                }
+            }
+            // a second SYSCALL record adds nothing
+            RecordType::SYSCALL => {}
+            RecordType::PATH => {
+                let mut missing = PATH_READ;
+                for f in Fields::new(record.body) {
+                    let bit = match f.name {
+                        b"name" => 1,
+                        b"inode" => 2,
+                        b"dev" => 4,
+                        b"mode" => 8,
+                        b"nametype" => 16,
+                        _ => 0,
+                    };
+                    builder.field(&f);
+                    missing &= !bit;
+                    if missing == 0 {
+                        break;
+                    }
+                }
+            }
+            _ => {
+                for f in Fields::new(record.body) {
+                    builder.field(&f);
+                }
+            }
+        }
+        builder.end();
     }
-    args
+    builder.finish().map(|s| (s, args))
 }
+
+/// Bits of the SYSCALL fields the graph reads: `a0`..`a3` (0–3), then `arch`, `syscall`,
+/// `success`, `exit`, `pid`, `ppid`, `uid`, `auid`, `euid`, `comm` and `exe` (4–14).
+const SYSCALL_READ: u32 = (1 << 15) - 1;
+/// Bits of the PATH fields the graph reads: `name`, `inode`, `dev`, `mode`, `nametype`.
+const PATH_READ: u32 = (1 << 5) - 1;
 
 /// The fd of the MMAP record (`fd=3 flags=0x812`), which the kernel writes for a file mapping.
 fn mmap_fd(event: &Event) -> Option<i64> {
