@@ -120,6 +120,8 @@ pub struct Builder {
     /// thread cannot be told from a process until the pid acts on its own).
     pending_clone3: FxHashMap<(HostId, u32), (EntityId, Seq, EventRef)>,
     counters: Counters,
+    /// Where recent serials fell in `Seq`, to place serial gaps (not persisted).
+    serial_seqs: crate::serial_seq::SerialSeqs,
 }
 
 /// One event's facts, read once.
@@ -147,6 +149,7 @@ impl Builder {
             modules: FxHashMap::default(),
             pending_clone3: FxHashMap::default(),
             counters: Counters::default(),
+            serial_seqs: Default::default(),
         }
     }
 
@@ -177,18 +180,31 @@ impl Builder {
     }
 
     /// Records serials that never arrived: answers that reach across them may be incomplete.
+    /// A gap already recorded — same host, first serial and count: the same input assembled
+    /// again after a crash — is not recorded twice.
     pub fn gap(&mut self, node: Option<&[u8]>, gap: &SerialGap) {
         let host = self.host(node);
+        let known = self.g.losses.iter().any(|l| {
+            l.host == host && l.kind == LossKind::SerialGap { first: gap.first, count: gap.count }
+        });
+        if known {
+            return;
+        }
         self.counters.serial_gaps += 1;
-        self.g.losses.push(Loss {
+        // after the last event before the missing serials, not where the gap was confirmed
+        let at = self.serial_seqs.before(host, u64::from(gap.first)).unwrap_or(Seq(self.seq));
+        let loss = Loss {
             host,
-            at: Seq(self.seq),
+            at,
             ms: gap.noticed_ms,
             kind: LossKind::SerialGap {
                 first: gap.first,
                 count: gap.count,
             },
-        });
+        };
+        // losses stay in `Seq` order
+        let i = self.g.losses.partition_point(|l| l.at <= at);
+        self.g.losses.insert(i, loss);
     }
 
     /// Records the kernel's `lost` counter moving on a node.
@@ -213,6 +229,7 @@ impl Builder {
             ms: event.id.time.millis,
             serial: event.id.serial.0,
         };
+        self.serial_seqs.note(host, ev.serial, at);
         if let Some(&why) = event.incomplete.first() {
             self.counters.partial_events += 1;
             self.g.losses.push(Loss {

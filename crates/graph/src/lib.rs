@@ -21,6 +21,7 @@ mod fxhash;
 mod graph;
 mod model;
 mod read;
+mod serial_seq;
 pub mod subgraph;
 pub mod trace;
 pub mod tree;

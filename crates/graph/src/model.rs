@@ -307,6 +307,8 @@ pub enum LossKind {
     SerialGap { first: u32, count: u32 },
     /// An event with records most likely missing.
     PartialEvent(assemble::Incomplete),
-    /// The kernel's `lost` counter moved by this much.
+    /// The kernel's `lost` counter moved by this much. The counter is read from the kernel's
+    /// status (netlink `AUDIT_GET`) by a live collector; audit.log files do not carry it, so
+    /// `auditmesh ingest` of files never records this kind.
     KernelLost(u64),
 }
