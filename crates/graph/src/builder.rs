@@ -7,6 +7,8 @@
 //! opened before the log started or by an unaudited syscall, a syscall the graph has no rule
 //! for) is counted in [`Counters`], never guessed.
 
+mod container;
+
 use assemble::summary::{summarize, PathItem, Summary};
 use assemble::{Event, SerialGap};
 use parse::Fields;
@@ -122,6 +124,8 @@ pub struct Builder {
     counters: Counters,
     /// Where recent serials fell in `Seq`, to place serial gaps (not persisted).
     serial_seqs: crate::serial_seq::SerialSeqs,
+    /// Containers by (host, contid); filled from the graph when first needed (not persisted).
+    containers: Option<FxHashMap<(HostId, Sym), EntityId>>,
 }
 
 /// One event's facts, read once.
@@ -150,6 +154,7 @@ impl Builder {
             pending_clone3: FxHashMap::default(),
             counters: Counters::default(),
             serial_seqs: Default::default(),
+            containers: None,
         }
     }
 
@@ -266,9 +271,12 @@ impl Builder {
         let connecting = matches!(name, "connect") && exit == EINPROGRESS;
         if !ok && !connecting {
             self.counters.failed_syscalls += 1;
-            return;
+        } else {
+            self.apply(&call, pid, proc, event);
         }
-        self.apply(&call, pid, proc, event);
+        // the version the call left (a new one after execve), whether it succeeded or not
+        let now = self.procs.get(&(host, pid)).map_or(proc, |p| p.current);
+        self.join_container(&call, now, event);
     }
 
     fn apply(&mut self, c: &Call<'_>, pid: u32, proc: EntityId, event: &Event) {
