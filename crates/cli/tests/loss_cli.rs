@@ -127,3 +127,25 @@ fn a_gap_detected_again_after_an_interrupted_ingest_is_recorded_once() {
         assert_eq!(run(args, &d).1, run(args, &clean).1, "{args:?}");
     }
 }
+
+#[test]
+fn a_graph_rebuilt_from_the_store_gets_the_gap_back_in_its_place_from_the_next_ingest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("audit.log");
+    std::fs::write(&log, log_with_gap()).unwrap();
+    let d = tmp.path().join("data");
+    let (code, _, err) = run(&["ingest", "--quiet", "--keep-lines", log.to_str().unwrap()], &d);
+    assert_eq!(code, 0, "{err}");
+    // the graph is lost (as if no checkpoint had been written before a crash): the next ingest
+    // rebuilds it from the store, which keeps no gaps, and then detects the gap again in the
+    // same input: it goes where it happened, not at the end
+    std::fs::remove_dir_all(graphstore::graph_dir(&d)).unwrap();
+    let err = ingest(&log, &d);
+    assert!(err.contains("ingest: the graph caught up with 1105 stored events it did not have\n"), "{err}");
+    assert!(err.contains("0 stored, 1105 already in the store; 1 serial gaps\n"), "{err}");
+    assert_eq!(losses(&d), [the_gap()]);
+    let (_, incomplete) = answer(&["trace", "back", "web-01:11823"], &d);
+    assert!(incomplete);
+    let (_, incomplete) = answer(&["trace", "back", "web-01:10941"], &d);
+    assert!(!incomplete);
+}

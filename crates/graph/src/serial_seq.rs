@@ -5,7 +5,7 @@
 //! look later than it was, and traces that end before it was confirmed but after it happened
 //! would not be told. So the builder remembers, per host, the serials of the events it consumed
 //! as runs of consecutive serials at consecutive `Seq`s (an uninterrupted stream is one run),
-//! and places a gap after the last event whose serial came before the gap's first. A bounded
+//! and places a gap after the event with the highest serial below the gap's first. A bounded
 //! number of runs is kept per host; a gap older than them (or one detected after the builder
 //! was resumed from a checkpoint) falls back to the current `Seq`, which is what the builder
 //! did before: late, never lost.
@@ -50,12 +50,20 @@ impl SerialSeqs {
         runs.push_back(Run { serial, seq: seq.0, count: 1 });
     }
 
-    /// The `Seq` of the newest event on `host` whose serial is below `first`; `None` when no
-    /// event kept is.
+    /// The `Seq` of the event on `host` with the highest serial below `first` (the newest of
+    /// several); `None` when no event kept has a serial below it. The highest serial, not the
+    /// newest event: auditd's own records (DAEMON_*) count their own serials, far below the
+    /// kernel's, and may come after the hole.
     pub(crate) fn before(&self, host: HostId, first: u64) -> Option<Seq> {
         let runs = self.by_host.get(host.0 as usize)?;
-        // newest first: events arrive almost in serial order, so this stops early
-        runs.iter().rev().find(|r| r.serial < first).map(|r| Seq(r.seq + (first - r.serial).min(r.count) - 1))
+        runs.iter()
+            .filter(|r| r.serial < first)
+            .map(|r| {
+                let top = (r.serial + r.count - 1).min(first - 1);
+                (top, r.seq + (top - r.serial))
+            })
+            .max()
+            .map(|(_, seq)| Seq(seq))
     }
 }
 
@@ -64,7 +72,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_gap_goes_after_the_last_event_before_its_first_serial() {
+    fn a_gap_goes_after_the_event_with_the_highest_serial_below_it() {
         let mut s = SerialSeqs::default();
         let (a, b) = (HostId(0), HostId(1));
         // host a: serials 10..=14 at seqs 1..=5, then 20 (after a hole) at 6, then 16 late at 7
@@ -74,12 +82,16 @@ mod tests {
         s.note(b, 100, Seq(8));
         assert_eq!(s.by_host[0].len(), 3, "one run of five, then two of one");
         assert_eq!(s.before(a, 15), Some(Seq(5)));
-        // 17..=19 missing: the newest event with a smaller serial is the late 16
+        // 17..=19 missing: the highest serial below is the late 16
         assert_eq!(s.before(a, 17), Some(Seq(7)));
         assert_eq!(s.before(a, 12), Some(Seq(2)));
         assert_eq!(s.before(a, 10), None);
         assert_eq!(s.before(b, 101), Some(Seq(8)));
         assert_eq!(s.before(HostId(2), 5), None);
+        // a far lower serial after the hole (auditd's own numbering) does not move it
+        s.note(a, 3, Seq(9));
+        assert_eq!(s.before(a, 17), Some(Seq(7)));
+        assert_eq!(s.before(a, 10), Some(Seq(9)));
     }
 
     #[test]
