@@ -68,6 +68,11 @@ pub trait Sink {
     fn event(&mut self, event: Event);
     /// Serials that never arrived: possible loss. Ignored by default.
     fn gap(&mut self, _gap: SerialGap) {}
+    /// The same gap with its node's name (`None`: records without `node=`), for sinks that
+    /// outlive the assembler's node numbering. Passes the gap to [`Sink::gap`] by default.
+    fn named_gap(&mut self, gap: SerialGap, _node: Option<&[u8]>) {
+        self.gap(gap);
+    }
 }
 
 impl Sink for Vec<Event> {
@@ -122,6 +127,8 @@ struct Pending {
 pub struct Assembler {
     config: Config,
     nodes: FxMap<Box<[u8]>, u32>,
+    /// Node names by id - 1.
+    node_names: Vec<Box<[u8]>>,
     last_node: Option<(Box<[u8]>, u32)>,
     pending: FxMap<Key, Pending>,
     /// Pending keys in arrival order, with the generation that was current when queued; stale
@@ -152,6 +159,7 @@ impl Assembler {
         Assembler {
             config,
             nodes: FxMap::default(),
+            node_names: Vec::new(),
             last_node: None,
             pending: FxMap::default(),
             order: VecDeque::new(),
@@ -167,6 +175,11 @@ impl Assembler {
             gaps_checked_ms: 0,
             stats: Stats::default(),
         }
+    }
+
+    /// Returns the name of the node a [`SerialGap`] counts (`None` for 0: no `node=`).
+    pub fn node_name(&self, node: u32) -> Option<&[u8]> {
+        node_name(&self.node_names, node)
     }
 
     pub fn stats(&self) -> &Stats {
@@ -195,6 +208,9 @@ impl Assembler {
         }
         let next = self.nodes.len() as u32 + 1;
         let id = *self.nodes.entry(node.into()).or_insert(next);
+        if id == next {
+            self.node_names.push(node.into());
+        }
         self.last_node = Some((node.into(), id));
         id
     }
@@ -302,7 +318,7 @@ impl Assembler {
             for gap in tracker.confirm_all(node as u32) {
                 self.stats.serial_gaps += 1;
                 self.stats.missing_serials += u64::from(gap.count);
-                sink.gap(gap);
+                sink.named_gap(gap, node_name(&self.node_names, gap.node));
             }
         }
     }
@@ -351,7 +367,7 @@ impl Assembler {
             for gap in tracker.confirm_older_than(node as u32, cutoff) {
                 self.stats.serial_gaps += 1;
                 self.stats.missing_serials += u64::from(gap.count);
-                sink.gap(gap);
+                sink.named_gap(gap, node_name(&self.node_names, gap.node));
             }
         }
     }
@@ -420,6 +436,11 @@ impl Assembler {
         }
         sink.event(event);
     }
+}
+
+/// The name of node `id` (ids count from 1; 0 is no name).
+fn node_name(names: &[Box<[u8]>], id: u32) -> Option<&[u8]> {
+    names.get((id as usize).checked_sub(1)?).map(|n| &**n)
 }
 
 /// Feeds a new event's serial to its node's tracker.

@@ -34,6 +34,7 @@ use parse::DiagnosticKind;
 use store::{ColumnarStore, EventStore, IngestReport};
 
 use crate::graph_sync::{self, WriteLock};
+use crate::known_loss::{self, PlacedGap};
 use crate::lines::LineReader;
 
 #[derive(Args)]
@@ -68,6 +69,8 @@ pub struct IngestArgs {
 #[derive(Default)]
 struct Collect {
     events: Vec<Event>,
+    /// The batch's serial gaps, each placed after the events that came before it.
+    placed: Vec<PlacedGap>,
     gaps: u64,
 }
 
@@ -75,9 +78,16 @@ impl Sink for Collect {
     fn event(&mut self, event: Event) {
         self.events.push(event);
     }
-    fn gap(&mut self, _gap: SerialGap) {
+    fn named_gap(&mut self, gap: SerialGap, node: Option<&[u8]>) {
         self.gaps += 1;
+        self.placed.push(PlacedGap { before: self.events.len(), node: node.map(Into::into), gap });
     }
+}
+
+/// Assembled events and the serial gaps among them, in stream order.
+struct Assembled {
+    events: Vec<Event>,
+    gaps: Vec<PlacedGap>,
 }
 
 /// Batches in flight between two threads.
@@ -91,10 +101,11 @@ struct Progress {
     graphed: AtomicU64,
 }
 
-/// Accepted events with the ordinal of the first.
+/// Accepted events with the ordinal of the first, and the serial gaps among them.
 struct Accepted {
     first_ordinal: u64,
     events: Vec<Event>,
+    gaps: Vec<PlacedGap>,
 }
 
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
@@ -116,7 +127,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     lock.mark_dirty()?;
     let progress = Arc::new(Progress::default());
-    let (to_store, store_rx) = mpsc::sync_channel::<Vec<Event>>(QUEUE);
+    let (to_store, store_rx) = mpsc::sync_channel::<Assembled>(QUEUE);
     let (to_graph, graph_rx) = mpsc::sync_channel::<Accepted>(QUEUE);
     let (release_tx, release_rx) = mpsc::channel::<u64>();
     let store_thread = {
@@ -210,7 +221,7 @@ type ReadSummary = (u64, Vec<(DiagnosticKind, u64)>, u64);
 /// store thread has gone (its error is the one reported).
 fn read_loop(
     args: &IngestArgs,
-    to_store: &SyncSender<Vec<Event>>,
+    to_store: &SyncSender<Assembled>,
     progress: &Progress,
 ) -> anyhow::Result<ReadSummary> {
     let mut asm = Assembler::new(Config::default());
@@ -235,10 +246,10 @@ fn read_loop(
             }
             if sink.events.len() >= batch {
                 if to_store
-                    .send(std::mem::replace(
-                        &mut sink.events,
-                        Vec::with_capacity(batch),
-                    ))
+                    .send(Assembled {
+                        events: std::mem::replace(&mut sink.events, Vec::with_capacity(batch)),
+                        gaps: std::mem::take(&mut sink.placed),
+                    })
                     .is_err()
                 {
                     gone = true;
@@ -262,7 +273,10 @@ fn read_loop(
         let _ended = read.with_context(|| format!("cannot read {}", path.display()))?;
     }
     asm.finish_all(&mut sink);
-    let _ = to_store.send(std::mem::take(&mut sink.events));
+    let _ = to_store.send(Assembled {
+        events: std::mem::take(&mut sink.events),
+        gaps: std::mem::take(&mut sink.placed),
+    });
     not_records.sort();
     Ok((lines, not_records, sink.gaps))
 }
@@ -271,13 +285,13 @@ fn read_loop(
 /// graph; releases record lines as the graph's checkpoints cover them.
 fn store_loop(
     mut store: ColumnarStore,
-    rx: Receiver<Vec<Event>>,
+    rx: Receiver<Assembled>,
     to_graph: SyncSender<Accepted>,
     release: Receiver<u64>,
     progress: &Progress,
 ) -> anyhow::Result<(ColumnarStore, IngestReport)> {
     let mut total = IngestReport::default();
-    for events in rx {
+    for Assembled { events, mut gaps } in rx {
         let report = store.ingest(&events).context("cannot store events")?;
         total.received += report.received;
         total.stored += report.stored;
@@ -286,7 +300,12 @@ fn store_loop(
             .received
             .fetch_add(report.received, Ordering::Relaxed);
         progress.stored.fetch_add(report.stored, Ordering::Relaxed);
-        if !report.accepted.is_empty() {
+        if report.duplicates != 0 {
+            known_loss::keep_places(&mut gaps, &report.accepted);
+        }
+        // gaps go on even with no event accepted (input ingested before): the graph records
+        // each once
+        if !report.accepted.is_empty() || !gaps.is_empty() {
             let accepted = if report.duplicates == 0 {
                 events
             } else {
@@ -302,6 +321,7 @@ fn store_loop(
                 .send(Accepted {
                     first_ordinal: report.first_ordinal,
                     events: accepted,
+                    gaps,
                 })
                 .is_err()
             {
@@ -353,8 +373,12 @@ fn graph_loop(
     let mut last: Option<Checkpoint> = None;
     for batch in rx {
         let n = batch.events.len() as u64;
-        for e in &batch.events {
-            b.event(e);
+        let losses = b.graph().losses().len();
+        known_loss::add(&mut b, &batch.events, &batch.gaps);
+        if n == 0 {
+            // serial gaps only (input ingested before): new to the graph if not seen already
+            pending |= b.graph().losses().len() > losses;
+            continue;
         }
         ordinal = batch.first_ordinal + n - 1;
         since += n;

@@ -10,6 +10,7 @@ mod batch;
 mod export_command;
 mod graph_sync;
 mod ingest_command;
+mod known_loss;
 mod lines;
 mod parse_command;
 mod pipeline;

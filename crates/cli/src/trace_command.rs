@@ -21,7 +21,7 @@ use clap::{Args, ValueEnum};
 use graph::subgraph::Subgraph;
 use graph::trace::{path, trace, Direction, Limits};
 use graph::tree::process_tree;
-use graph::{describe, Detail, EdgeId, EntityId, GraphRead, HostId, Seq};
+use graph::{describe, Detail, EntityId, GraphRead, HostId, Seq};
 use graphstore::GraphFile;
 
 use crate::time_arg;
@@ -288,12 +288,9 @@ fn entity(g: &GraphFile, text: &str, node: Option<&str>) -> anyhow::Result<(Enti
     }
     let serial: u64 = right.parse().with_context(|| format!("{text:?} is not an entity: {right:?} is not a serial"))?;
     let host = g.host(left.as_bytes()).ok_or_else(|| anyhow::anyhow!("no node {left:?} in the stored events"))?;
-    // no index by event: a scan of the edges, newest first
-    let edge = (0..g.edge_count() as u32)
-        .rev()
-        .map(|i| g.edge(EdgeId(i)).into_owned())
-        .find(|e| (e.first_event.host == host && e.first_event.serial == serial) || (e.last_event.host == host && e.last_event.serial == serial))
-        .ok_or_else(|| anyhow::anyhow!("event {text} made no edge in the graph"))?;
+    // the newest edge the event made, found through the checkpoint's event zones
+    let edges = g.edges_of_event(host, serial).context("cannot read the provenance graph")?;
+    let edge = edges.first().map(|&id| g.edge(id).into_owned()).ok_or_else(|| anyhow::anyhow!("event {text} made no edge in the graph"))?;
     // an event names where its effect landed; tracing forward starts from its cause
     Ok((edge.to, Some(edge.last)))
 }

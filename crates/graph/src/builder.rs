@@ -7,6 +7,8 @@
 //! opened before the log started or by an unaudited syscall, a syscall the graph has no rule
 //! for) is counted in [`Counters`], never guessed.
 
+mod container;
+
 use assemble::summary::{PathItem, Summary, SummaryBuilder};
 use assemble::{Event, SerialGap};
 use parse::Fields;
@@ -120,6 +122,10 @@ pub struct Builder {
     /// thread cannot be told from a process until the pid acts on its own).
     pending_clone3: FxHashMap<(HostId, u32), (EntityId, Seq, EventRef)>,
     counters: Counters,
+    /// Where recent serials fell in `Seq`, to place serial gaps (not persisted).
+    serial_seqs: crate::serial_seq::SerialSeqs,
+    /// Containers by (host, contid); filled from the graph when first needed (not persisted).
+    containers: Option<FxHashMap<(HostId, Sym), EntityId>>,
 }
 
 /// One event's facts, read once.
@@ -147,6 +153,8 @@ impl Builder {
             modules: FxHashMap::default(),
             pending_clone3: FxHashMap::default(),
             counters: Counters::default(),
+            serial_seqs: Default::default(),
+            containers: None,
         }
     }
 
@@ -177,18 +185,31 @@ impl Builder {
     }
 
     /// Records serials that never arrived: answers that reach across them may be incomplete.
+    /// A gap already recorded — same host, first serial and count: the same input assembled
+    /// again after a crash — is not recorded twice.
     pub fn gap(&mut self, node: Option<&[u8]>, gap: &SerialGap) {
         let host = self.host(node);
+        let known = self.g.losses.iter().any(|l| {
+            l.host == host && l.kind == LossKind::SerialGap { first: gap.first, count: gap.count }
+        });
+        if known {
+            return;
+        }
         self.counters.serial_gaps += 1;
-        self.g.losses.push(Loss {
+        // after the last event before the missing serials, not where the gap was confirmed
+        let at = self.serial_seqs.before(host, u64::from(gap.first)).unwrap_or(Seq(self.seq));
+        let loss = Loss {
             host,
-            at: Seq(self.seq),
+            at,
             ms: gap.noticed_ms,
             kind: LossKind::SerialGap {
                 first: gap.first,
                 count: gap.count,
             },
-        });
+        };
+        // losses stay in `Seq` order
+        let i = self.g.losses.partition_point(|l| l.at <= at);
+        self.g.losses.insert(i, loss);
     }
 
     /// Records the kernel's `lost` counter moving on a node.
@@ -213,6 +234,7 @@ impl Builder {
             ms: event.id.time.millis,
             serial: event.id.serial.0,
         };
+        self.serial_seqs.note(host, ev.serial, at);
         if let Some(&why) = event.incomplete.first() {
             self.counters.partial_events += 1;
             self.g.losses.push(Loss {
@@ -249,9 +271,12 @@ impl Builder {
         let connecting = matches!(name, "connect") && exit == EINPROGRESS;
         if !ok && !connecting {
             self.counters.failed_syscalls += 1;
-            return;
+        } else {
+            self.apply(&call, pid, proc, event);
         }
-        self.apply(&call, pid, proc, event);
+        // the version the call left (a new one after execve), whether it succeeded or not
+        let now = self.procs.get(&(host, pid)).map_or(proc, |p| p.current);
+        self.join_container(&call, now, event);
     }
 
     fn apply(&mut self, c: &Call<'_>, pid: u32, proc: EntityId, event: &Event) {

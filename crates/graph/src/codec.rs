@@ -11,7 +11,7 @@ use assemble::Incomplete;
 use crate::builder::{Builder, Config, Counters};
 use crate::graph::{Graph, GraphStats};
 use crate::model::{
-    Detail, Edge, EdgeId, Entity, EntityId, EventRef, File, HostId, Loss, LossKind, Module,
+    Container, Detail, Edge, EdgeId, Entity, EntityId, EventRef, File, HostId, Loss, LossKind, Module,
     NameBinding, Op, Process, ProcessOrigin, Seq, Socket, Sym, User,
 };
 
@@ -120,7 +120,7 @@ fn put_delta(out: &mut Vec<u8>, base: &mut u64, v: u64) {
     *base = v;
 }
 
-const OPS: [Op; 23] = [
+const OPS: [Op; 24] = [
     Op::Fork,
     Op::Exec,
     Op::Load,
@@ -144,6 +144,7 @@ const OPS: [Op; 23] = [
     Op::ModuleLoad,
     Op::Ptrace,
     Op::Kill,
+    Op::Member,
 ];
 
 fn op_code(op: Op) -> u8 {
@@ -213,6 +214,10 @@ pub fn put_entity(out: &mut Vec<u8>, d: &mut Delta, id: EntityId, e: &Entity) {
         Detail::Module(m) => {
             out.push(if e.partial { 0x14 } else { 4 });
             put_varint(out, u64::from(m.name.0));
+        }
+        Detail::Container(c) => {
+            out.push(if e.partial { 0x15 } else { 5 });
+            put_varint(out, u64::from(c.contid.0));
         }
     }
 }
@@ -289,6 +294,9 @@ pub fn get_entity(r: &mut Reader<'_>, d: &mut Delta, id: EntityId) -> Option<Ent
         3 => Detail::User(User { uid: r.u32()? }),
         4 => Detail::Module(Module {
             name: Sym(r.u32()?),
+        }),
+        5 => Detail::Container(Container {
+            contid: Sym(r.u32()?),
         }),
         _ => return None,
     };

@@ -61,6 +61,7 @@ pub fn entity<G: GraphRead + ?Sized>(g: &G, id: EntityId) -> String {
         }
         Detail::User(u) => format!("user uid={}", u.uid),
         Detail::Module(m) => format!("module {}", s(m.name)),
+        Detail::Container(c) => format!("container {}", s(c.contid)),
     };
     if e.version > 0 {
         let _ = write!(out, " v{}", e.version);

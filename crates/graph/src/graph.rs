@@ -272,7 +272,7 @@ impl Graph {
         out
     }
 
-    /// Known loss, in stream order.
+    /// Known loss, in `Seq` order.
     pub fn losses(&self) -> &[Loss] {
         &self.losses
     }

@@ -1,6 +1,7 @@
 //! The provenance graph: who and what caused what, built from audit events.
 //!
-//! Entities are immutable versions of processes, files, sockets, users and kernel modules, with
+//! Entities are immutable versions of processes, files, sockets, users, kernel modules and
+//! containers (hosts are every entity's first key, not entities), with
 //! keys that survive reuse: a process is `(host, boot, pid, start)` and gets a new version on
 //! execve, set*id and setns/unshare; a file is `(host, dev, inode, epoch)` with its path names
 //! bound to it over time, and gets a new version on a write after a read. Edges point the way
@@ -21,6 +22,7 @@ mod fxhash;
 mod graph;
 mod model;
 mod read;
+mod serial_seq;
 pub mod subgraph;
 pub mod trace;
 pub mod tree;
@@ -28,7 +30,7 @@ pub mod tree;
 pub use builder::{Builder, Config, Counters};
 pub use graph::{Graph, GraphStats};
 pub use model::{
-    Detail, Edge, EdgeId, Entity, EntityId, EntityKind, EventRef, File, HostId, Loss, LossKind,
+    Container, Detail, Edge, EdgeId, Entity, EntityId, EntityKind, EventRef, File, HostId, Loss, LossKind,
     Module, NameBinding, Op, Process, ProcessOrigin, Seq, Socket, Sym, User,
 };
 pub use read::GraphRead;

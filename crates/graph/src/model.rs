@@ -1,5 +1,5 @@
-//! The graph's vocabulary: entities (immutable versions of processes, files, sockets, users and
-//! kernel modules), edges in the direction information flows, and the order they are compared in.
+//! The graph's vocabulary: entities (immutable versions of processes, files, sockets, users,
+//! kernel modules and containers), edges in the direction information flows, and the order they are compared in.
 //!
 //! Nothing here knows about audit records; the builder maps events onto these shapes.
 
@@ -50,6 +50,8 @@ pub enum EntityKind {
     Socket,
     User,
     Module,
+    /// An audit container id (`contid=` of CONTAINER_ID records): its processes' membership.
+    Container,
 }
 
 impl EntityKind {
@@ -61,6 +63,7 @@ impl EntityKind {
             EntityKind::Socket => "socket",
             EntityKind::User => "user",
             EntityKind::Module => "module",
+            EntityKind::Container => "container",
         }
     }
 }
@@ -90,6 +93,7 @@ impl Entity {
             Detail::Socket(_) => EntityKind::Socket,
             Detail::User(_) => EntityKind::User,
             Detail::Module(_) => EntityKind::Module,
+            Detail::Container(_) => EntityKind::Container,
         }
     }
 
@@ -116,6 +120,7 @@ pub enum Detail {
     Socket(Socket),
     User(User),
     Module(Module),
+    Container(Container),
 }
 
 /// A process version. Its identity is `(host, boot, pid, start)`: `start` tells apart the
@@ -189,6 +194,15 @@ pub struct Module {
     pub name: Sym,
 }
 
+/// An audit container id on a host: the orchestrator sets it on a process
+/// (`/proc/PID/audit_containerid`), its children inherit it, and the kernel adds a CONTAINER_ID
+/// record carrying it to their events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Container {
+    /// The `contid=` value as written (one id, or the comma-separated ids of nested containers).
+    pub contid: Sym,
+}
+
 /// What an edge stands for. The edge points the way information flows: from cause to effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Op {
@@ -231,6 +245,10 @@ pub enum Op {
     Ptrace,
     /// Sender → receiver of a signal.
     Kill,
+    /// Container → a process version in it (once per version, when an event of it carries a
+    /// CONTAINER_ID record). The container has no edges in, so a backward trace lists it and
+    /// stops there; only a forward trace from the container reaches its processes.
+    Member,
 }
 
 impl Op {
@@ -260,6 +278,7 @@ impl Op {
             Op::ModuleLoad => "module_load",
             Op::Ptrace => "ptrace",
             Op::Kill => "kill",
+            Op::Member => "member",
         }
     }
 }
@@ -307,6 +326,8 @@ pub enum LossKind {
     SerialGap { first: u32, count: u32 },
     /// An event with records most likely missing.
     PartialEvent(assemble::Incomplete),
-    /// The kernel's `lost` counter moved by this much.
+    /// The kernel's `lost` counter moved by this much. The counter is read from the kernel's
+    /// status (netlink `AUDIT_GET`) by a live collector; audit.log files do not carry it, so
+    /// `auditmesh ingest` of files never records this kind.
     KernelLost(u64),
 }

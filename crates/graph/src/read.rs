@@ -51,7 +51,7 @@ pub trait GraphRead {
     /// The symbol of a file name, if some file was ever bound to it (on any host).
     fn name_sym(&self, path: &[u8]) -> Option<Sym>;
 
-    /// Known loss, in stream order.
+    /// Known loss, in `Seq` order.
     fn losses(&self) -> Cow<'_, [Loss]>;
 
     /// The process versions with this pid on this host, oldest first.

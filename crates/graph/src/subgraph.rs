@@ -180,7 +180,7 @@ impl Attr {
             Attr::Uid => matches!(kind, EntityKind::Process | EntityKind::User),
             Attr::Path | Attr::Dev | Attr::Inode | Attr::Epoch | Attr::Mode => kind == EntityKind::File,
             Attr::Family | Attr::Addr | Attr::Port | Attr::Local => kind == EntityKind::Socket,
-            Attr::Name => kind == EntityKind::Module,
+            Attr::Name => matches!(kind, EntityKind::Module | EntityKind::Container),
         }
     }
 }
@@ -424,6 +424,7 @@ pub fn node<G: GraphRead + ?Sized>(g: &G, id: EntityId) -> SubNode {
         }
         Detail::User(u) => put(Attr::Uid, int(Some(u.uid))),
         Detail::Module(m) => put(Attr::Name, Some(bytes(m.name))),
+        Detail::Container(c) => put(Attr::Name, Some(bytes(c.contid))),
     }
     attrs.sort_by_key(|(a, _)| *a);
     SubNode { id: u64::from(id.0), kind: e.kind(), label: describe::entity(g, id), attrs }

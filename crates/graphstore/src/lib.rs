@@ -8,6 +8,7 @@
 //!   meta       ordinal covered, counts, hosts, known loss, reduction totals
 //!   entities   entity versions, 1,024 per block          (by EntityId)
 //!   edges      edges, 1,024 per block                    (by EdgeId)
+//!   eventzones per edge block and host, the range of serials its edges' events have
 //!   adjacency  next version, distinct neighbours, in- and out-edges (CSR), 1,024 entities per block
 //!   biglists   the edge lists of entities with over 4,096 edges, one block each
 //!   strings    interned strings, 1,024 per block         (by Sym)
@@ -28,6 +29,7 @@
 
 pub mod blockfile;
 mod error;
+mod event_zones;
 mod read;
 mod write;
 
@@ -36,9 +38,9 @@ pub use read::{checkpoint_bytes, load, GraphFile};
 pub use write::{write_checkpoint, write_checkpoint_with, Checkpoint, WriteOptions};
 
 /// The checkpoint format written. 2 added distinct-neighbour counts to the adjacency table, 3
-/// moved long edge lists into `biglists`; older formats are still loaded whole (`load` does not
+/// moved long edge lists into `biglists`, 4 added `eventzones`; older formats are still loaded whole (`load` does not
 /// read adjacency) so that an ingest rewrites them, but not queried.
-pub(crate) const FORMAT: u64 = 3;
+pub(crate) const FORMAT: u64 = 4;
 
 /// Items per block of the tables addressed by id.
 pub(crate) const BLOCK_ITEMS: u32 = 1024;

@@ -114,6 +114,9 @@ pub struct GraphFile {
     edge_cache: Cache<Edge>,
     adjacency_cache: Cache<Adjacency>,
     biglists: Option<BlockReader>,
+    /// Format 4 on: the serial ranges of each edge block's events.
+    event_zones: Option<BlockReader>,
+    zones: std::cell::OnceCell<crate::event_zones::EventZones>,
     big_cache: Cache<(Vec<EdgeId>, Vec<EdgeId>)>,
     string_cache: Cache<Box<[u8]>>,
     keyed_cache: Cache<(Vec<u8>, Vec<u8>)>,
@@ -176,11 +179,17 @@ impl GraphFile {
             entity_cache: Cache::default(),
             edge_cache: Cache::default(),
             adjacency_cache: Cache::default(),
-            biglists: if format == crate::FORMAT {
+            biglists: if format >= 3 {
                 Some(table("biglists")?)
             } else {
                 None
             },
+            event_zones: if format >= 4 {
+                Some(table("eventzones")?)
+            } else {
+                None
+            },
+            zones: std::cell::OnceCell::new(),
             big_cache: Cache::default(),
             string_cache: Cache::default(),
             keyed_cache: Cache::default(),
@@ -241,6 +250,42 @@ impl GraphFile {
             self.string_cache.misses.get(),
             self.keyed_cache.misses.get(),
         ]
+    }
+
+    /// The edges whose first or last event is `serial` on `host`, newest first: the edge blocks
+    /// the `eventzones` table says may hold one are read (every block in a checkpoint of a
+    /// format without the table).
+    pub fn edges_of_event(&self, host: HostId, serial: u64) -> Result<Vec<EdgeId>, GraphStoreError> {
+        let blocks: Vec<usize> = match &self.event_zones {
+            Some(file) => {
+                if self.zones.get().is_none() {
+                    let zones = crate::event_zones::EventZones::read(file)?;
+                    let expected = self.edge_count.div_ceil(BLOCK_ITEMS as usize);
+                    if zones.block_count() != expected {
+                        return Err(GraphStoreError::corrupt(
+                            file.path(),
+                            format!("{} zones for {expected} edge blocks", zones.block_count()),
+                        ));
+                    }
+                    let _ = self.zones.set(zones);
+                }
+                let zones = self.zones.get().expect("set above");
+                zones.blocks_with(host.0, serial).collect()
+            }
+            None => (0..self.edge_count.div_ceil(BLOCK_ITEMS as usize)).rev().collect(),
+        };
+        let mut found = Vec::new();
+        let names = |ev: graph::EventRef| ev.host == host && ev.serial == serial;
+        for block in blocks {
+            let start = block as u32 * BLOCK_ITEMS;
+            let edges = self.items(&self.edges, &self.edge_cache, self.edge_count, start, |r, d, _| get_edge(r, d))?;
+            for (i, e) in edges.iter().enumerate().rev() {
+                if names(e.first_event) || names(e.last_event) {
+                    found.push(EdgeId(start + i as u32));
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Takes the first error a query met (a damaged block), if any.

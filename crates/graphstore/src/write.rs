@@ -81,6 +81,7 @@ pub fn write_checkpoint_with(
     bytes += write_items(&tmp.join("edges"), g.edge_count(), |i, out, d| {
         put_edge(out, d, g.edge(graph::EdgeId(i as u32)))
     })?;
+    bytes += crate::event_zones::EventZones::of(g).write(&tmp.join("eventzones"), LEVEL)?;
     // long edge lists go out of line, one block each, so that reading an entity's degree or
     // the short lists of its block neighbours never decodes them
     let mut big = BlockWriter::create(&tmp.join("biglists"), LEVEL)?;

@@ -90,6 +90,7 @@ pub(crate) fn shape(kind: EntityKind) -> &'static str {
         EntityKind::Socket => "diamond",
         EntityKind::User => "house",
         EntityKind::Module => "component",
+        EntityKind::Container => "box3d",
     }
 }
 

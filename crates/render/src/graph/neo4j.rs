@@ -1,6 +1,6 @@
 //! The CSV files of Neo4j's bulk import (`neo4j-admin database import full`): one node file
 //! per kind, each row with its `:ID` (the entity id, one id space), its `:LABEL` (`Process`,
-//! `File`, `Socket`, `User`, `Module`) and typed properties (`pid:long`, `created:datetime`,
+//! `File`, `Socket`, `User`, `Module`, `Container`) and typed properties (`pid:long`, `created:datetime`,
 //! `argv:string[]`, …), and one relationship file with `:START_ID`, `:END_ID`, `:TYPE` (the
 //! operation in upper case: `EXEC`, `WRITE`, …) and the edge's times and counts.
 //!
@@ -15,17 +15,24 @@ use graph::subgraph::{Attr, AttrType, AttrValue, Subgraph};
 use graph::EntityKind;
 
 /// The files written, in order: `(file name, label)`; the last is the relationships.
-pub const NEO4J_FILES: [(&str, &str); 6] = [
+pub const NEO4J_FILES: [(&str, &str); 7] = [
     ("processes.csv", "Process"),
     ("files.csv", "File"),
     ("sockets.csv", "Socket"),
     ("users.csv", "User"),
     ("modules.csv", "Module"),
+    ("containers.csv", "Container"),
     ("relationships.csv", ""),
 ];
 
-const KINDS: [EntityKind; 5] =
-    [EntityKind::Process, EntityKind::File, EntityKind::Socket, EntityKind::User, EntityKind::Module];
+const KINDS: [EntityKind; 6] = [
+    EntityKind::Process,
+    EntityKind::File,
+    EntityKind::Socket,
+    EntityKind::User,
+    EntityKind::Module,
+    EntityKind::Container,
+];
 
 fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -93,6 +100,6 @@ pub fn neo4j_csv(s: &Subgraph) -> Vec<(&'static str, String)> {
             e.last_event.serial,
         );
     }
-    files.push((NEO4J_FILES[5].0, out));
+    files.push((NEO4J_FILES[KINDS.len()].0, out));
     files
 }

@@ -39,6 +39,7 @@ fn size(kind: EntityKind, chars: usize) -> (f64, f64) {
     let text = chars as f64 * CHAR_W;
     match kind {
         EntityKind::Process | EntityKind::Module => (text + 24.0, 30.0),
+        EntityKind::Container => (text + 30.0, 36.0),
         EntityKind::File => (text * 1.12 + 30.0, 34.0),
         EntityKind::Socket => (text * 1.25 + 44.0, 44.0),
         EntityKind::User => (text + 24.0, 40.0),
@@ -72,6 +73,21 @@ fn outline(out: &mut String, kind: EntityKind, (x, y): (f64, f64), (w, h): (f64,
         EntityKind::User => {
             let roof = t + h * 0.3;
             let _ = writeln!(out, "<polygon points=\"{l:.1},{b:.1} {l:.1},{roof:.1} {x:.1},{t:.1} {r:.1},{roof:.1} {r:.1},{b:.1}\" fill=\"#fce8e6\"{style}/>");
+        }
+        EntityKind::Container => {
+            // a box with depth, as DOT's box3d: the back face up and to the right, the front below
+            let (bl, bb) = (l + 6.0, b - 6.0);
+            let _ = writeln!(
+                out,
+                "<polygon points=\"{bl:.1},{t:.1} {r:.1},{t:.1} {r:.1},{bb:.1} {bl:.1},{bb:.1}\" fill=\"#d2e3fc\"{style}/>"
+            );
+            let (ft, fr) = (t + 6.0, r - 6.0);
+            let _ = writeln!(
+                out,
+                "<rect x=\"{l:.1}\" y=\"{ft:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#e8f0fe\"{style}/>",
+                fr - l,
+                b - ft
+            );
         }
         EntityKind::Module => {
             let _ = writeln!(
@@ -220,13 +236,17 @@ pub fn svg(s: &Subgraph) -> String {
     // Legend.
     let ly = height - LEGEND / 2.0 - 4.0;
     out.push_str("<g class=\"legend\">\n");
-    for (k, kind) in KINDS.into_iter().enumerate() {
+    // the five common kinds always, containers when the answer has one
+    let container = s.nodes.iter().any(|n| n.kind == EntityKind::Container);
+    let kinds = KINDS.into_iter().chain(container.then_some(EntityKind::Container));
+    let shown = KINDS.len() + usize::from(container);
+    for (k, kind) in kinds.enumerate() {
         let x = MARGIN + k as f64 * 130.0;
         outline(&mut out, kind, (x + 20.0, ly), (36.0, 22.0), " stroke=\"#333\"");
         let _ = writeln!(out, "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>", x + 44.0, ly + 4.0, kind.as_str());
     }
     let _ =
-        writeln!(out, "<text x=\"{:.1}\" y=\"{:.1}\">bold: start, dashed: hub</text>", MARGIN + 5.0 * 130.0, ly + 4.0);
+        writeln!(out, "<text x=\"{:.1}\" y=\"{:.1}\">bold: start, dashed: hub</text>", MARGIN + shown as f64 * 130.0, ly + 4.0);
     out.push_str("</g>\n</svg>\n");
     out
 }

@@ -86,3 +86,58 @@ fn text_dot_graphml_neo4j() {
     }
     insta::assert_snapshot!(all);
 }
+
+/// A process in a container (the `member` edge the builder makes from CONTAINER_ID records).
+fn in_container() -> Subgraph {
+    let mut s = sample();
+    s.nodes.push(SubNode {
+        id: 1,
+        kind: EntityKind::Container,
+        label: "container 123459".to_string(),
+        attrs: vec![
+            (Attr::Host, AttrValue::Bytes(b"web-01".to_vec())),
+            (Attr::Version, AttrValue::Int(0)),
+            (Attr::Created, AttrValue::Time(1_763_717_261_000)),
+            (Attr::Partial, AttrValue::Bool(false)),
+            (Attr::Depth, AttrValue::Int(2)),
+            (Attr::Name, AttrValue::Bytes(b"123459".to_vec())),
+        ],
+    });
+    let ev = SubEvent { node: b"web-01".to_vec(), ms: 1_763_717_261_123, serial: 90 };
+    s.edges.insert(
+        0,
+        SubEdge {
+            from: 1,
+            to: 3,
+            op: Op::Member,
+            first: 1_763_717_261_123,
+            last: 1_763_717_261_123,
+            count: 1,
+            bytes: 0,
+            first_event: ev.clone(),
+            last_event: ev,
+        },
+    );
+    s
+}
+
+#[test]
+fn a_container_is_a_box3d_a_container_node_and_a_member_relationship() {
+    let s = in_container();
+    let dot = super::dot(&s);
+    assert!(dot.contains("n1 [shape=box3d"), "{dot}");
+    let svg = super::svg(&s);
+    assert!(svg.contains(">container</text>"), "the legend shows containers when there is one");
+    assert!(!super::svg(&sample()).contains(">container</text>"), "and not otherwise");
+    let files = super::neo4j_csv(&s);
+    let containers = files.iter().find(|(name, _)| *name == "containers.csv").map(|(_, body)| body.as_str());
+    assert_eq!(
+        containers,
+        Some(
+            "id:ID,:LABEL,label,hub:boolean,host,version:long,created:datetime,partial:boolean,depth:long,name\n\
+             1,Container,\"container 123459\",false,\"web-01\",0,2025-11-21T09:27:41.000Z,false,2,\"123459\"\n"
+        )
+    );
+    let rels = files.last().map(|(_, body)| body.as_str()).unwrap();
+    assert!(rels.lines().nth(1).unwrap().starts_with("1,3,MEMBER,"), "{rels}");
+}
