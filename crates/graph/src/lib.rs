@@ -33,4 +33,4 @@ pub use model::{
     Container, Detail, Edge, EdgeId, Entity, EntityId, EntityKind, EventRef, File, HostId, Loss, LossKind,
     Module, NameBinding, Op, Process, ProcessOrigin, Seq, Socket, Sym, User,
 };
-pub use read::GraphRead;
+pub use read::{count_neighbours, GraphRead};

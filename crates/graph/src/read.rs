@@ -64,15 +64,7 @@ pub trait GraphRead {
 
     /// How many distinct entities share an edge with this one (hub detection).
     fn neighbour_count(&self, id: EntityId) -> usize {
-        let mut seen: Vec<EntityId> = self
-            .in_edges(id)
-            .iter()
-            .map(|&e| self.edge(e).from)
-            .chain(self.out_edges(id).iter().map(|&e| self.edge(e).to))
-            .collect();
-        seen.sort();
-        seen.dedup();
-        seen.len()
+        count_neighbours(self, id)
     }
 
     /// The newest version of the entity this version belongs to.
@@ -153,4 +145,14 @@ impl GraphRead for Graph {
     fn processes_with_pid(&self, host: HostId, pid: u32) -> Vec<EntityId> {
         Graph::processes_with_pid(self, host, pid)
     }
+}
+
+/// Counts the distinct entities that share an edge with `id`, from its edge lists: the default
+/// of [`GraphRead::neighbour_count`], for readers that keep no count of their own.
+pub fn count_neighbours<G: GraphRead + ?Sized>(g: &G, id: EntityId) -> usize {
+    let mut seen: Vec<EntityId> =
+        g.in_edges(id).iter().map(|&e| g.edge(e).from).chain(g.out_edges(id).iter().map(|&e| g.edge(e).to)).collect();
+    seen.sort();
+    seen.dedup();
+    seen.len()
 }

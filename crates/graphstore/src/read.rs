@@ -596,15 +596,7 @@ impl GraphRead for GraphFile {
             return counted as usize;
         }
         // few edges: count from them
-        let mut seen: Vec<EntityId> = self
-            .in_edges(id)
-            .iter()
-            .map(|&e| self.edge(e).from)
-            .chain(self.out_edges(id).iter().map(|&e| self.edge(e).to))
-            .collect();
-        seen.sort();
-        seen.dedup();
-        seen.len()
+        graph::count_neighbours(self, id)
     }
 
     fn edge_count(&self) -> usize {
