@@ -181,7 +181,7 @@ impl<'a> SummaryBuilder<'a> {
                 b"exe" => s.exe = string(rt, f.name, f.value),
                 b"key" => {
                     if let Some(key) = string(rt, f.name, f.value) {
-                        s.keys = split_keys(key);
+                        split_keys(key, &mut s.keys);
                     }
                 }
                 // every id field ends in `id`: the other fields (a0…a3, items, subj…) skip the search
@@ -237,7 +237,8 @@ impl<'a> SummaryBuilder<'a> {
     pub fn end(&mut self) {
         match self.current {
             Some(RecordType::SYSCALL) => {
-                self.s.ids = self.ids[..self.ids_len].iter().map(|&(field, v)| (field, id(v, self.names.get(field.as_bytes())))).collect();
+                self.s.ids.clear();
+                self.s.ids.extend(self.ids[..self.ids_len].iter().map(|&(field, v)| (field, id(v, self.names.get(field.as_bytes())))));
             }
             Some(RecordType::PATH) => {
                 let mut p = std::mem::take(&mut self.path);
@@ -260,6 +261,41 @@ impl<'a> SummaryBuilder<'a> {
     pub fn finish(self) -> Option<Summary<'a>> {
         self.seen_syscall.then_some(self.s)
     }
+
+    /// A builder whose summary fills the given buffers (emptied first) instead of allocating
+    /// its own: a caller summarizing event after event hands back the buffers of the previous
+    /// summary ([`SummaryBuffers::reclaim`]) and allocates none per event.
+    pub fn with_buffers(buffers: SummaryBuffers) -> SummaryBuilder<'a> {
+        let mut b = SummaryBuilder::default();
+        b.s.ids = recycle(buffers.ids);
+        b.s.paths = recycle(buffers.paths);
+        b.s.keys = recycle(buffers.keys);
+        b
+    }
+}
+
+/// The growable parts of a [`Summary`], kept empty between events so their memory serves the
+/// next one; see [`SummaryBuilder::with_buffers`].
+#[derive(Default)]
+pub struct SummaryBuffers {
+    ids: Vec<(&'static str, Id<'static>)>,
+    paths: Vec<PathItem<'static>>,
+    keys: Vec<Cow<'static, [u8]>>,
+}
+
+impl SummaryBuffers {
+    /// Takes back the buffers of a summary that is done with.
+    pub fn reclaim(s: Summary<'_>) -> SummaryBuffers {
+        SummaryBuffers { ids: recycle(s.ids), paths: recycle(s.paths), keys: recycle(s.keys) }
+    }
+}
+
+/// Empties a vector and returns its memory as a vector of a type of the same layout (here: the
+/// same type with another lifetime); collecting from an emptied vector's own iterator reuses
+/// its allocation.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("the vector is empty")).collect()
 }
 
 /// The `UPPER="name"` pairs of the ENRICHED suffix, on the stack: a SYSCALL record has at most
@@ -292,11 +328,13 @@ fn string<'a>(rt: RecordType, name: &[u8], raw: parse::RawValue<'a>) -> Option<C
     }
 }
 
-fn split_keys(key: Cow<'_, [u8]>) -> Vec<Cow<'_, [u8]>> {
+fn split_keys<'a>(key: Cow<'a, [u8]>, keys: &mut Vec<Cow<'a, [u8]>>) {
+    keys.clear();
     if !key.contains(&1) {
-        return vec![key];
+        keys.push(key);
+        return;
     }
-    key.split(|&b| b == 1).map(|k| Cow::Owned(k.to_vec())).collect()
+    keys.extend(key.split(|&b| b == 1).map(|k| Cow::Owned(k.to_vec())));
 }
 
 fn id<'a>(v: &[u8], name: Option<Cow<'a, [u8]>>) -> Id<'a> {
