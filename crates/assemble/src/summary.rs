@@ -395,6 +395,45 @@ mod tests {
         out.pop().unwrap()
     }
 
+    /// Builds the summary as `summarize` does, into the given buffers.
+    fn summarize_into<'a>(e: &'a Event, buffers: SummaryBuffers) -> Option<Summary<'a>> {
+        let mut b = SummaryBuilder::with_buffers(buffers);
+        for record in e.records() {
+            b.begin(record.record_type);
+            for f in Fields::new(record.body) {
+                b.field(&f);
+            }
+            if let Some(suffix) = record.enriched {
+                for f in Fields::new(suffix) {
+                    b.enriched_field(&f);
+                }
+            }
+            b.end();
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn reused_buffers_hold_nothing_of_the_previous_event() {
+        let first = event(&[
+            "type=SYSCALL msg=audit(1.000:7): arch=c000003e syscall=257 success=no exit=-13 ppid=1 pid=2 auid=4242 uid=1000 euid=1000 comm=\"cat\" exe=\"/usr/bin/cat\" key=61630162",
+            "type=PATH msg=audit(1.000:7): item=0 name=\"/etc/shadow\" ouid=0 ogid=42",
+            "type=PATH msg=audit(1.000:7): item=1 name=\"/etc/passwd\"",
+        ]);
+        let second = event(&[
+            "type=SYSCALL msg=audit(2.000:8): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=3 uid=0 comm=\"ls\" exe=\"/usr/bin/ls\" key=(null)",
+            "type=PATH msg=audit(2.000:8): item=0 name=\"/usr/bin/ls\"",
+        ]);
+        let s = summarize_into(&first, SummaryBuffers::default()).unwrap();
+        assert_eq!(s, summarize(&first).unwrap());
+        assert_eq!((s.ids.len(), s.paths.len(), s.keys.len()), (3, 2, 2));
+        let s = summarize_into(&second, SummaryBuffers::reclaim(s)).unwrap();
+        assert_eq!(s, summarize(&second).unwrap());
+        assert_eq!(s.ids, [("uid", Id { value: Some(0), name: None })]);
+        assert_eq!(s.paths.iter().map(|p| p.name.as_deref()).collect::<Vec<_>>(), [Some(&b"/usr/bin/ls"[..])]);
+        assert!(s.keys.is_empty());
+    }
+
     #[test]
     fn failed_open_with_enriched_names() {
         let e = event(&[
