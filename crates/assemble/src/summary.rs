@@ -181,7 +181,7 @@ impl<'a> SummaryBuilder<'a> {
                 b"exe" => s.exe = string(rt, f.name, f.value),
                 b"key" => {
                     if let Some(key) = string(rt, f.name, f.value) {
-                        s.keys = split_keys(key);
+                        split_keys(key, &mut s.keys);
                     }
                 }
                 // every id field ends in `id`: the other fields (a0…a3, items, subj…) skip the search
@@ -237,7 +237,8 @@ impl<'a> SummaryBuilder<'a> {
     pub fn end(&mut self) {
         match self.current {
             Some(RecordType::SYSCALL) => {
-                self.s.ids = self.ids[..self.ids_len].iter().map(|&(field, v)| (field, id(v, self.names.get(field.as_bytes())))).collect();
+                self.s.ids.clear();
+                self.s.ids.extend(self.ids[..self.ids_len].iter().map(|&(field, v)| (field, id(v, self.names.get(field.as_bytes())))));
             }
             Some(RecordType::PATH) => {
                 let mut p = std::mem::take(&mut self.path);
@@ -260,6 +261,41 @@ impl<'a> SummaryBuilder<'a> {
     pub fn finish(self) -> Option<Summary<'a>> {
         self.seen_syscall.then_some(self.s)
     }
+
+    /// A builder whose summary fills the given buffers (emptied first) instead of allocating
+    /// its own: a caller summarizing event after event hands back the buffers of the previous
+    /// summary ([`SummaryBuffers::reclaim`]) and allocates none per event.
+    pub fn with_buffers(buffers: SummaryBuffers) -> SummaryBuilder<'a> {
+        let mut b = SummaryBuilder::default();
+        b.s.ids = recycle(buffers.ids);
+        b.s.paths = recycle(buffers.paths);
+        b.s.keys = recycle(buffers.keys);
+        b
+    }
+}
+
+/// The growable parts of a [`Summary`], kept empty between events so their memory serves the
+/// next one; see [`SummaryBuilder::with_buffers`].
+#[derive(Default)]
+pub struct SummaryBuffers {
+    ids: Vec<(&'static str, Id<'static>)>,
+    paths: Vec<PathItem<'static>>,
+    keys: Vec<Cow<'static, [u8]>>,
+}
+
+impl SummaryBuffers {
+    /// Takes back the buffers of a summary that is done with.
+    pub fn reclaim(s: Summary<'_>) -> SummaryBuffers {
+        SummaryBuffers { ids: recycle(s.ids), paths: recycle(s.paths), keys: recycle(s.keys) }
+    }
+}
+
+/// Empties a vector and returns its memory as a vector of a type of the same layout (here: the
+/// same type with another lifetime); collecting from an emptied vector's own iterator reuses
+/// its allocation.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("the vector is empty")).collect()
 }
 
 /// The `UPPER="name"` pairs of the ENRICHED suffix, on the stack: a SYSCALL record has at most
@@ -292,11 +328,13 @@ fn string<'a>(rt: RecordType, name: &[u8], raw: parse::RawValue<'a>) -> Option<C
     }
 }
 
-fn split_keys(key: Cow<'_, [u8]>) -> Vec<Cow<'_, [u8]>> {
+fn split_keys<'a>(key: Cow<'a, [u8]>, keys: &mut Vec<Cow<'a, [u8]>>) {
+    keys.clear();
     if !key.contains(&1) {
-        return vec![key];
+        keys.push(key);
+        return;
     }
-    key.split(|&b| b == 1).map(|k| Cow::Owned(k.to_vec())).collect()
+    keys.extend(key.split(|&b| b == 1).map(|k| Cow::Owned(k.to_vec())));
 }
 
 fn id<'a>(v: &[u8], name: Option<Cow<'a, [u8]>>) -> Id<'a> {
@@ -355,6 +393,45 @@ mod tests {
         a.finish_all(&mut out);
         assert_eq!(out.len(), 1);
         out.pop().unwrap()
+    }
+
+    /// Builds the summary as `summarize` does, into the given buffers.
+    fn summarize_into<'a>(e: &'a Event, buffers: SummaryBuffers) -> Option<Summary<'a>> {
+        let mut b = SummaryBuilder::with_buffers(buffers);
+        for record in e.records() {
+            b.begin(record.record_type);
+            for f in Fields::new(record.body) {
+                b.field(&f);
+            }
+            if let Some(suffix) = record.enriched {
+                for f in Fields::new(suffix) {
+                    b.enriched_field(&f);
+                }
+            }
+            b.end();
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn reused_buffers_hold_nothing_of_the_previous_event() {
+        let first = event(&[
+            "type=SYSCALL msg=audit(1.000:7): arch=c000003e syscall=257 success=no exit=-13 ppid=1 pid=2 auid=4242 uid=1000 euid=1000 comm=\"cat\" exe=\"/usr/bin/cat\" key=61630162",
+            "type=PATH msg=audit(1.000:7): item=0 name=\"/etc/shadow\" ouid=0 ogid=42",
+            "type=PATH msg=audit(1.000:7): item=1 name=\"/etc/passwd\"",
+        ]);
+        let second = event(&[
+            "type=SYSCALL msg=audit(2.000:8): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=3 uid=0 comm=\"ls\" exe=\"/usr/bin/ls\" key=(null)",
+            "type=PATH msg=audit(2.000:8): item=0 name=\"/usr/bin/ls\"",
+        ]);
+        let s = summarize_into(&first, SummaryBuffers::default()).unwrap();
+        assert_eq!(s, summarize(&first).unwrap());
+        assert_eq!((s.ids.len(), s.paths.len(), s.keys.len()), (3, 2, 2));
+        let s = summarize_into(&second, SummaryBuffers::reclaim(s)).unwrap();
+        assert_eq!(s, summarize(&second).unwrap());
+        assert_eq!(s.ids, [("uid", Id { value: Some(0), name: None })]);
+        assert_eq!(s.paths.iter().map(|p| p.name.as_deref()).collect::<Vec<_>>(), [Some(&b"/usr/bin/ls"[..])]);
+        assert!(s.keys.is_empty());
     }
 
     #[test]

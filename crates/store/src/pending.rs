@@ -7,7 +7,7 @@
 //! Not a file format: `segment` writes a builder out.
 
 use crate::checksum::FastMap;
-use crate::codec::{put_bytes, put_varint, zigzag, Reader};
+use crate::codec::{put_varint, zigzag, Reader};
 use crate::query::Field;
 use crate::segment::{self, col, Col};
 
@@ -37,7 +37,11 @@ pub(crate) struct Pending {
     /// A text or list column's dictionary (index = the column's id): bytes as `segment` lays
     /// them out, and string → id.
     dict_bytes: Vec<Vec<u8>>,
-    dicts: Vec<FastMap<Box<[u8]>, u64>>,
+    dicts: Vec<FastMap<Box<[u8]>, Interned>>,
+    /// Per text or list column and place in the row's list (a text column's value is at 0):
+    /// the string interned there last. Consecutive events mostly repeat a node, a program, a
+    /// record type at the same place, and comparing with the last one is cheaper than hashing.
+    last: Vec<[Interned; LAST]>,
     pub fingerprints: Vec<u64>,
     pub blocks: Vec<LinesBlock>,
     prev: [i64; 3],
@@ -57,6 +61,7 @@ impl Pending {
             counts: vec![Vec::new(); COLUMNS],
             dict_bytes: vec![Vec::new(); COLUMNS],
             dicts: vec![FastMap::default(); COLUMNS],
+            last: vec![[Interned::default(); LAST]; COLUMNS],
             fingerprints: Vec::new(),
             blocks: Vec::new(),
             prev: [0; 3],
@@ -67,15 +72,28 @@ impl Pending {
         &mut self.cols[id as usize]
     }
 
-    fn intern(&mut self, id: u32, s: &[u8]) -> u64 {
-        let dict = &mut self.dicts[id as usize];
-        if let Some(&v) = dict.get(s) {
-            return v;
+    /// The dictionary id of `s` in column `id`, adding it when new; `place` is its place in the
+    /// row's list (0 for a text column).
+    fn intern(&mut self, id: u32, place: usize, s: &[u8]) -> u64 {
+        let (i, place) = (id as usize, place.min(LAST - 1));
+        let last = self.last[i][place];
+        if last.id != 0 && last.len == s.len() && self.dict_bytes[i].get(last.at..last.at + s.len()) == Some(s) {
+            return last.id;
         }
-        let v = dict.len() as u64 + 1;
-        dict.insert(s.into(), v);
-        put_bytes(&mut self.dict_bytes[id as usize], s);
-        v
+        let dict = &mut self.dicts[i];
+        let found = match dict.get(s) {
+            Some(&v) => v,
+            None => {
+                let bytes = &mut self.dict_bytes[i];
+                put_varint(bytes, s.len() as u64);
+                let v = Interned { id: dict.len() as u64 + 1, at: bytes.len(), len: s.len() };
+                bytes.extend_from_slice(s);
+                dict.insert(s.into(), v);
+                v
+            }
+        };
+        self.last[i][place] = found;
+        found.id
     }
 
     /// One column's bytes (a dictionary at its column's id + `segment::DICT`); empty when the
@@ -153,7 +171,7 @@ impl Pending {
 
     fn text(&mut self, field: Field, v: Option<&[u8]>) {
         if let Col::Text(id) = col(field) {
-            let code = v.map_or(0, |s| self.intern(id, s));
+            let code = v.map_or(0, |s| self.intern(id, 0, s));
             self.ids[id as usize].push(code as u32);
         }
     }
@@ -162,9 +180,9 @@ impl Pending {
         let Col::List(id) = col(field) else { return Some(()) };
         let n = r.varint()?;
         self.counts[id as usize].push(u32::try_from(n).ok()?);
-        for _ in 0..n {
+        for place in 0..n as usize {
             let s = r.bytes()?;
-            let code = self.intern(id, s);
+            let code = self.intern(id, place, s);
             self.ids[id as usize].push(code as u32);
         }
         Some(())
@@ -182,6 +200,17 @@ impl Pending {
 fn col_kind(id: u32) -> Option<Col> {
     Field::ALL.into_iter().map(col).find(|c| matches!(c, Col::Num(x) | Col::Text(x) | Col::List(x) | Col::Delta(x) if *x == id))
 }
+
+/// A string in a column's dictionary: its id and where its bytes lie in `dict_bytes`.
+#[derive(Clone, Copy, Default)]
+struct Interned {
+    id: u64,
+    at: usize,
+    len: usize,
+}
+
+/// How many places of a list the last-interned cache covers; later places share the last one.
+const LAST: usize = 8;
 
 /// Column ids of a segment are below this (dictionaries add `segment::DICT`).
 const COLUMNS: usize = 26;

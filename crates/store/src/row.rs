@@ -5,7 +5,7 @@
 //! Not a wire or API shape: the columns of a segment and the frames of the write-ahead log are
 //! written from it here and in `segment`.
 
-use assemble::summary::SummaryBuilder;
+use assemble::summary::{SummaryBuffers, SummaryBuilder};
 use assemble::{Assembler, Completion, Event, Incomplete};
 use parse::Fields;
 use vocab::RecordType;
@@ -214,7 +214,7 @@ pub(crate) fn encode_event(e: &Event, fields: &mut Vec<u8>, lines: &mut Vec<u8>)
     let mut container: Option<Vec<u8>> = None;
     put_varint(lines, e.records().map(|r| r.line.len() as u64 + 1).sum());
     let lines_start = lines.len();
-    let mut builder = SummaryBuilder::default();
+    let mut builder = SummaryBuilder::with_buffers(BUFFERS.take());
     for rec in e.records() {
         lines.extend_from_slice(rec.line);
         lines.push(b'\n');
@@ -230,7 +230,8 @@ pub(crate) fn encode_event(e: &Event, fields: &mut Vec<u8>, lines: &mut Vec<u8>)
         if Some(rt) == container_id && container.is_none() {
             container = Fields::new(rec.body).find(|f| f.name == b"contid").map(|f| f.value.bytes().to_vec());
         }
-        if SummaryBuilder::wants(rt) {
+        // the PROCTITLE only stands in for a missing EXECVE: decoding it otherwise is wasted
+        if SummaryBuilder::wants(rt) && !(rt == RecordType::PROCTITLE && e.argv.is_some()) {
             // the ENRICHED suffix only names ids: the store keeps the numbers
             builder.begin(rt);
             // of a PATH or CWD record the store keeps only the name: the fields after it are
@@ -256,9 +257,9 @@ pub(crate) fn encode_event(e: &Event, fields: &mut Vec<u8>, lines: &mut Vec<u8>)
             None => put_bytes(out, format!("UNKNOWN[{}]", rt.0).as_bytes()),
         }
     }
-    let s = e.first(RecordType::SYSCALL).and_then(|_| builder.finish());
-    let id = |name: &str| s.as_ref().and_then(|s| s.ids.iter().find(|(n, _)| *n == name).and_then(|(_, i)| i.value));
-    let s = s.as_ref();
+    let summary = e.first(RecordType::SYSCALL).and_then(|_| builder.finish());
+    let id = |name: &str| summary.as_ref().and_then(|s| s.ids.iter().find(|(n, _)| *n == name).and_then(|(_, i)| i.value));
+    let s = summary.as_ref();
     for v in [s.and_then(|s| s.pid), s.and_then(|s| s.ppid), id("uid"), id("auid"), id("euid")] {
         put_varint(out, v.map_or(0, |v| u64::from(v) + 1));
     }
@@ -293,7 +294,15 @@ pub(crate) fn encode_event(e: &Event, fields: &mut Vec<u8>, lines: &mut Vec<u8>)
     put_varint(out, completion_code(e.completion));
     put_varint(out, incomplete_bits(&e.incomplete));
     put_varint(out, u64::from(e.duplicate_records));
+    if let Some(summary) = summary {
+        BUFFERS.set(SummaryBuffers::reclaim(summary));
+    }
     fingerprint(e.id.time.millis, e.id.serial.0, node, &lines[lines_start..])
+}
+
+thread_local! {
+    /// The summary's vectors between events: encoding allocates none per event.
+    static BUFFERS: std::cell::Cell<SummaryBuffers> = std::cell::Cell::new(SummaryBuffers::default());
 }
 
 /// Writes arguments joined by spaces as an `opt`.
