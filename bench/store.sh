@@ -34,11 +34,13 @@ $bin ingest --quiet --data bench-data/store-cli "$log"
 end=$(date +%s.%N)
 events=$($bin search --data bench-data/store-cli --count)
 seg=$(find bench-data/store-cli -name '*.seg' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
-lines=$(find bench-data/store-cli -name '*.lines' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+graph=$(du -sb bench-data/store-cli/graph | cut -f1)
+all=$(du -sb bench-data/store-cli | cut -f1)
 python3 -c "
 e, t = $events, $end - $start
 print(f'ingest end to end     {e/t:.0f} events/s ({t:.2f} s, {e} events)')
-print(f'store on disk         {$seg/e:.1f} bytes/event without the record lines ({$seg} bytes); {($seg+$lines)/e:.1f} with them (+{$lines} bytes)')"
+print(f'on disk after ingest  segments {$seg/e:.1f} + graph {$graph/e:.1f} bytes/event; the whole folder {$all/e:.1f} ({$all} bytes)')
+print('                      (ingest released the record lines to the graph; --keep-lines keeps them: see store bytes above)')"
 
 median() { # median wall time in ms of 5 runs of the command
     for _ in 1 2 3 4 5; do
