@@ -370,32 +370,6 @@ fn search_json_prints_the_stored_fields_once_the_lines_are_released() {
     insta::assert_snapshot!("search_json_lines_released", out);
 }
 
-/// The fixture repeated `copies` times, each copy's serials and times moved on, so that every
-/// copy is new to the store.
-fn repeated_log(copies: u64) -> Vec<u8> {
-    let log = std::fs::read(root().join(LOG)).unwrap();
-    let mut out = Vec::new();
-    for k in 0..copies {
-        for line in log.split_inclusive(|&b| b == b'\n') {
-            let text = String::from_utf8_lossy(line);
-            let Some(at) = text.find("audit(") else {
-                out.extend_from_slice(line);
-                continue;
-            };
-            let start = at + "audit(".len();
-            let end = start + text[start..].find(')').unwrap();
-            let (time, serial) = text[start..end].split_once(':').unwrap();
-            let (sec, ms) = time.split_once('.').unwrap();
-            let sec: u64 = sec.parse::<u64>().unwrap() + k * 10;
-            let serial: u64 = serial.parse::<u64>().unwrap() + k * 100_000;
-            let head = format!("{}{sec}.{ms}:{serial}", &text[..start]);
-            out.extend_from_slice(head.as_bytes());
-            out.extend_from_slice(&line[end..]);
-        }
-    }
-    out
-}
-
 /// What the graph answers about the store: traces both ways from a file and a socket, a tree.
 fn graph_answers(d: &Path) -> String {
     let mut all = String::new();
@@ -422,7 +396,7 @@ fn graph_answers(d: &Path) -> String {
 fn kill_9_during_ingest_then_ingest_again_gives_the_graph_of_a_clean_ingest() {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("audit.log");
-    std::fs::write(&log, repeated_log(60)).unwrap();
+    std::fs::write(&log, conformance::repeated(&std::fs::read(root().join(LOG)).unwrap(), 60, 10, 100_000)).unwrap();
     let log = log.to_str().unwrap();
     // small checkpoints, so that a kill lands between checkpoints and line releases too
     let ingest = [

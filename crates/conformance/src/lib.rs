@@ -117,3 +117,29 @@ pub fn run(bytes: &[u8], config: Config) -> Run {
 pub fn run_corpus(relative: &str) -> Run {
     run(&read_corpus(relative), Config::default())
 }
+
+/// `copies` of an audit log one after the other, each copy's record times `seconds_apart` and
+/// its serials `serials_apart` after the copy before, so that every copy is new events (for
+/// tests that need a bigger log than a capture). Lines without an `audit(` header are copied as
+/// they are.
+pub fn repeated(log: &[u8], copies: u64, seconds_apart: u64, serials_apart: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(log.len() * copies as usize);
+    for k in 0..copies {
+        for line in log.split_inclusive(|&b| b == b'\n') {
+            let text = String::from_utf8_lossy(line);
+            let Some(at) = text.find("audit(") else {
+                out.extend_from_slice(line);
+                continue;
+            };
+            let start = at + "audit(".len();
+            let end = start + text[start..].find(')').expect("an audit( header is closed");
+            let (time, serial) = text[start..end].split_once(':').expect("the header has a serial");
+            let (sec, ms) = time.split_once('.').expect("the header has milliseconds");
+            let sec = sec.parse::<u64>().expect("seconds are a number") + k * seconds_apart;
+            let serial = serial.parse::<u64>().expect("the serial is a number") + k * serials_apart;
+            out.extend_from_slice(format!("{}{sec}.{ms}:{serial}", &text[..start]).as_bytes());
+            out.extend_from_slice(&line[end..]);
+        }
+    }
+    out
+}

@@ -11,29 +11,6 @@ use graphstore::{write_checkpoint, GraphFile};
 
 const PIDREUSE: &[u8] = include_bytes!("../../../fixtures/kernel/pidreuse-raw/audit.log");
 
-/// `copies` of the log one after the other, each 100 s and 100,000 serials after the one before.
-fn repeated(log: &[u8], copies: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    for k in 0..copies {
-        for line in log.split_inclusive(|&b| b == b'\n') {
-            let text = String::from_utf8_lossy(line);
-            let Some(at) = text.find("audit(") else {
-                out.extend_from_slice(line);
-                continue;
-            };
-            let start = at + "audit(".len();
-            let end = start + text[start..].find(')').unwrap();
-            let (time, serial) = text[start..end].split_once(':').unwrap();
-            let (sec, ms) = time.split_once('.').unwrap();
-            let sec = sec.parse::<u64>().unwrap() + k * 100;
-            let serial = serial.parse::<u64>().unwrap() + k * 100_000;
-            out.extend_from_slice(format!("{}{sec}.{ms}:{serial}", &text[..start]).as_bytes());
-            out.extend_from_slice(&line[end..]);
-        }
-    }
-    out
-}
-
 fn builder(log: &[u8]) -> Builder {
     let mut asm = Assembler::new(AsmConfig::default());
     let mut events: Vec<Event> = Vec::new();
@@ -64,7 +41,7 @@ fn scan<G: GraphRead>(g: &G) -> BTreeMap<(HostId, u64), Vec<EdgeId>> {
 
 #[test]
 fn every_event_is_found_as_a_scan_finds_it_reading_few_edge_blocks() {
-    let b = builder(&repeated(PIDREUSE, 5));
+    let b = builder(&conformance::repeated(PIDREUSE, 5, 100, 100_000));
     let g = b.graph();
     let dir = tempfile::tempdir().unwrap();
     write_checkpoint(dir.path(), &b, 1).unwrap();

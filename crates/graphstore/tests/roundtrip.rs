@@ -3,7 +3,7 @@
 //! name histories; a builder loaded back and given the rest of a log makes the same graph as
 //! one that saw the whole log; damaged files are named.
 
-use assemble::{Assembler, Config as AsmConfig, Event, SerialGap, Sink};
+use assemble::{Config as AsmConfig, Event};
 use graph::trace::{path, trace, Direction, Limits};
 use graph::tree::process_tree;
 use graph::{Builder, Config, EntityId, Graph, GraphRead};
@@ -30,32 +30,10 @@ const LOGS: [(&str, &[u8]); 4] = [
     ),
 ];
 
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    gaps: Vec<SerialGap>,
-}
-
-impl Sink for Collect {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn gap(&mut self, gap: SerialGap) {
-        self.gaps.push(gap);
-    }
-}
-
 fn events(log: &[u8]) -> Vec<Event> {
-    let mut asm = Assembler::new(AsmConfig::default());
-    let mut sink = Collect::default();
-    for line in log.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        asm.push(
-            &parse::parse_line(line).expect("fixture lines frame"),
-            &mut sink,
-        );
-    }
-    asm.finish_all(&mut sink);
-    sink.events
+    let run = conformance::run(log, AsmConfig::default());
+    assert!(run.framing_errors.is_empty(), "fixture lines frame");
+    run.events
 }
 
 fn build(events: &[Event]) -> Builder {
